@@ -1,0 +1,84 @@
+"""The ``r1data`` command line: a thin dispatcher over the engine.
+
+Each subcommand lives in its own module and is imported only when run, so ``r1data list``
+does not import torch. Errors meant for people print one line (exit 2 for bad usage);
+``--debug`` shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import click
+
+from r1data import __version__
+from r1data.errors import R1DataError
+
+# name -> "module:attribute"; the order is the order of `r1data --help`
+COMMANDS = {
+    "list": "r1data.cli.corpora:list_cmd",
+    "validate": "r1data.cli.corpora:validate_cmd",
+    "build": "r1data.cli.build:build_cmd",
+    "inspect": "r1data.cli.inspect:inspect_cmd",
+    "query": "r1data.cli.inspect:query_cmd",
+}
+
+_state = {"debug": False}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        target = COMMANDS.get(name)
+        if target is None:
+            return None
+        module, attr = target.split(":")
+        return getattr(importlib.import_module(module), attr)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="r1data")
+@click.option("--debug", is_flag=True, help="Show tracebacks instead of one-line errors.")
+def cli(debug: bool) -> None:
+    """r1data: build, review, publish and train on R1-style reasoning corpora.
+
+    \b
+    r1data list                      the corpora this install can build
+    r1data build scene30k            generate + verify a corpus into Arrow shards
+    r1data inspect out/scene30k      counts, pass rates, sample rows
+    r1data query out/scene30k "SELECT question_type, count(*) FROM data GROUP BY 1"
+    """
+    _state["debug"] = debug
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args
+    try:
+        rv = cli.main(args=args, prog_name="r1data", standalone_mode=False)
+        return rv if isinstance(rv, int) else 0
+    except click.exceptions.Exit as e:
+        return e.exit_code
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        return 130
+    except click.ClickException as e:
+        e.show()
+        return e.exit_code
+    except R1DataError as e:
+        if debug:
+            raise
+        click.echo(f"error: {e.message}" + (f" ({e.hint})" if e.hint else ""), err=True)
+        return e.exit_code
+    except KeyboardInterrupt:
+        click.echo("interrupted; rerun the same command to resume", err=True)
+        return 130
+
+
+def workspace_option(f):  # type: ignore[no-untyped-def]
+    return click.option("--workspace", type=click.Path(file_okay=False), envvar="R1DATA_WORKSPACE",
+                        help="A folder with your own pipelines/, schemas/, annotators/ (and plugins/*.py) "
+                             "that add to or override the shipped ones. [env: R1DATA_WORKSPACE]")(f)

@@ -1,0 +1,68 @@
+"""``r1data build``."""
+
+from __future__ import annotations
+
+import click
+
+from r1data.cli import _state, workspace_option
+
+
+@click.command("build")
+@click.argument("corpus")
+@click.option("-o", "--output", type=click.Path(file_okay=False),
+              help="Output folder. [default: out/CORPUS]")
+@click.option("--size", type=int, help="Rows to keep. [default: the spec's size]")
+@click.option("--seed", type=int, help="Seed of every random choice. [default: the spec's seed]")
+@click.option("--source", help="One of the spec's sources instead of its default (e.g. scanqa).")
+@click.option("--source-dir", type=click.Path(), help="Folder the chosen source reads.")
+@click.option("--workers", type=int, default=1, show_default=True,
+              help="Processes for the CPU-heavy steps (rendering, annotation, verification).")
+@click.option("--annotator", help="Annotator profile for every annotate step (name in annotators/ or a path).")
+@click.option("--overwrite", is_flag=True, help="Delete a previous build in the output folder and start over.")
+@click.option("--no-progress", is_flag=True, help="No progress bar.")
+@workspace_option
+def build_cmd(corpus: str, output: str | None, size: int | None, seed: int | None, source: str | None,
+              source_dir: str | None, workers: int, annotator: str | None, overwrite: bool,
+              no_progress: bool, workspace: str | None) -> None:
+    """Build CORPUS (a name from `r1data list`, or a spec file) into Arrow shards.
+
+    Rerunning the same command resumes an interrupted build where it stopped (no row lost
+    or repeated) and does nothing for a finished one.
+
+    \b
+    OUT/data/<split>-00000-of-000NN.arrow   the rows (Arrow IPC; load with `datasets`)
+    OUT/rejects/                            every dropped record, with its step and reason
+    OUT/manifest.json                       spec hash, counts, pass rates, checksums, timing
+    """
+    from r1data.engine.runner import build
+
+    options = {"annotator": annotator} if annotator else {}
+    result = build(corpus, output, size=size, seed=seed, source=source, source_dir=source_dir,
+                   workers=workers, overwrite=overwrite, progress=not no_progress,
+                   workspace=workspace, options=options, debug=_state["debug"])
+    click.echo(summary(result))
+
+
+def summary(result) -> str:  # type: ignore[no-untyped-def]
+    m = result.manifest
+    out = result.output
+    lines = []
+    if result.already_complete:
+        lines.append(f"{m['corpus']}: already built in {out} ({m['rows']} rows); "
+                     "pass --overwrite to build again")
+        return "\n".join(lines)
+    wall = m["wall_time_s"] or 1e-9
+    verb = "resumed and built" if result.resumed else "built"
+    lines.append(f"{verb} {m['corpus']}: {m['rows']:,} rows kept in {wall:.1f} s "
+                 f"({m['rows'] / wall:,.0f} rows/s) -> {out}")
+    splits = ", ".join(f"{name} {s['rows']:,}" for name, s in m["splits"].items())
+    lines.append(f"  splits: {splits or 'none'}")
+    rejected = m["rejects"]["rows"]
+    lines.append(f"  rejected: {rejected:,}" + (" (by step and reason:)" if rejected else ""))
+    for step, reasons in m["rejects"]["by_step"].items():
+        for reason, n in sorted(reasons.items(), key=lambda kv: -kv[1]):
+            lines.append(f"    {step:<12} {reason:<28} {n:>7,}")
+    for w in result.warnings:
+        lines.append(f"  warning: {w}")
+    lines.append(f"  manifest: {out / 'manifest.json'}")
+    return "\n".join(lines)

@@ -1,0 +1,23 @@
+"""Scene-30K (3D-R1): 3D scene questions with chain-of-thought answers.
+
+The corpus's Python, by role:
+
+* ``scene.py``      the scene graph (objects with 3D boxes) and questions, shared by all sources
+* ``procedural.py`` the embedded default source: procedural indoor rooms
+* ``readers.py``    real sources: ScanQA, SQA3D, ScanRefer / Nr3D over ScanNet scans
+* ``render.py``     ``render_views`` and ``sample_point_cloud``: images and points of a scene
+* ``questions.py``  ``generate_questions``: ScanQA-, SQA3D- and ScanRefer-style questions
+* ``reasoning.py``  the programmatic annotator writing 3D-R1's ``<think>/<answer>`` chains
+* ``verifiers.py``  the corpus's verifiers
+
+``pipelines/scene30k.yaml`` names these steps in order.
+"""
+
+from r1data.corpora.scene30k import (  # noqa: F401
+    procedural,
+    questions,
+    readers,
+    reasoning,
+    render,
+    verifiers,
+)

@@ -1,0 +1,1 @@
+"""The engine: runs a resolved spec's steps over a source and writes shards."""

@@ -1,0 +1,88 @@
+"""Errors meant for people.
+
+Every error a user can cause is an :class:`R1DataError`: the CLI prints its message on one
+line and exits with its ``exit_code`` (2 for bad usage or a bad spec, 1 otherwise); the
+traceback is shown only with ``--debug``.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+
+class R1DataError(Exception):
+    """An error with a message written for the person running r1data."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, hint: str | None = None):
+        self.message = message
+        self.hint = hint
+        super().__init__(message if not hint else f"{message} ({hint})")
+
+
+class UsageError(R1DataError):
+    """Bad usage: a wrong argument, a missing file, a bad spec. Exit code 2."""
+
+    exit_code = 2
+
+
+class SpecError(UsageError):
+    """A declared file (spec, schema, profile, recipe) is wrong at a given key.
+
+    The message reads ``FILE[:LINE]: KEY: expected EXPECTED[, got GOT]``.
+    """
+
+    def __init__(self, file: str, key: str, expected: str, got: object = None,
+                 line: int | None = None, problems: list[str] | None = None):
+        self.file, self.key, self.expected, self.got, self.line = file, key, expected, got, line
+        where = f"{file}:{line}" if line else str(file)
+        msg = f"{where}: {key}: {expected}" if key else f"{where}: {expected}"
+        if got is not None:
+            msg += f", got {_short(got)}"
+        self.problems = problems or [msg]
+        msg = self.problems[0]
+        if len(self.problems) > 1:
+            msg += f"\n  and {len(self.problems) - 1} more:\n  " + "\n  ".join(self.problems[1:])
+        R1DataError.__init__(self, msg)
+
+    @classmethod
+    def from_problems(cls, file: str, problems: list[str]) -> "SpecError":
+        """One error carrying every problem found in a file (the first is the headline)."""
+        return cls(file, "", "", problems=problems)
+
+
+class UnknownNameError(UsageError):
+    """A name that is not registered; says what is known and suggests the closest."""
+
+    def __init__(self, kind: str, name: str, known: Iterable[str], where: str | None = None):
+        known = sorted(known)
+        close = difflib.get_close_matches(name, known, n=1)
+        msg = f"unknown {kind} {name!r}"
+        if close:
+            msg += f"; did you mean {close[0]!r}?"
+        msg += f" (known: {', '.join(known) if known else 'none'})"
+        if where:
+            msg = f"{where}: {msg}"
+        self.kind, self.name, self.known = kind, name, known
+        super().__init__(msg)
+
+
+def _short(value: object, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _restore(kind: str, message: str) -> R1DataError:
+    cls = UsageError if kind == "usage" else R1DataError
+    err = cls.__new__(cls)
+    R1DataError.__init__(err, message)
+    return err
+
+
+def _reduce(self: R1DataError):  # errors raised in worker processes cross back pickled
+    return _restore, ("usage" if isinstance(self, UsageError) else "error", self.message)
+
+
+R1DataError.__reduce__ = _reduce  # type: ignore[method-assign]

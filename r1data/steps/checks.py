@@ -1,0 +1,161 @@
+"""``verify`` and ``filter``: run named checks on each row, reject the rows that fail.
+
+A check is a function ``check(row, **params) -> bool | tuple[bool, str]`` registered with
+``@verifier("name")`` (correctness: format, answer against ground truth, ids, geometry) or
+``@filter_rule("name")`` (quality: length, number of reasoning steps). Every check runs on
+every row, so each one's pass rate is measured on its own and lands in the manifest; a row
+failing several is rejected with the first failure as its reason and all in the detail.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from r1data.errors import UsageError
+from r1data.parsing import parse_think_answer, words
+from r1data.registry import Registry
+from r1data.registry import filters as filter_registry
+from r1data.registry import verifiers as verifier_registry
+from r1data.steps.base import Reject, StepContext, step
+
+Check = Callable[..., "bool | tuple[bool, str]"]
+
+
+def verifier(name: str | None = None) -> Callable[[Check], Check]:
+    """Register a verifier: ``fn(row, **params) -> bool | tuple[bool, str]``."""
+    return verifier_registry(name)
+
+
+def filter_rule(name: str | None = None) -> Callable[[Check], Check]:
+    """Register a filter rule: ``fn(row, **params) -> bool | tuple[bool, str]``."""
+    return filter_registry(name)
+
+
+class CheckSpec(BaseModel):
+    """``name`` or ``{verifier|rule: name, ...params}`` in a spec."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+def _bind(entries: list[Any], registry: Registry, key: str) -> list[tuple[str, Check]]:
+    bound = []
+    for i, entry in enumerate(entries):
+        if isinstance(entry, str):
+            name, params = entry, {}
+        elif isinstance(entry, dict) and key in entry:
+            params = {k: v for k, v in entry.items() if k != key}
+            name = entry[key]
+        else:
+            raise UsageError(f"{key}s[{i}]: expected a name or a mapping with {key!r}, got {entry!r}")
+        fn = registry.get(name, where=f"{key}s[{i}]")
+        if params:
+            import inspect
+
+            sig = inspect.signature(fn)
+            try:
+                sig.bind(None, **params)
+            except TypeError as e:
+                raise UsageError(f"{key}s[{i}] ({name}): {e}") from None
+            fn = functools.partial(fn, **params)
+        bound.append((str(name), fn))
+    return bound
+
+
+def _run_checks(rows: list[dict], checks: list[tuple[str, Check]], ctx: StepContext,
+                prefix: str) -> Iterator[dict | Reject]:
+    for row in rows:
+        failures: list[tuple[str, str]] = []
+        for name, fn in checks:
+            try:
+                result = fn(row)
+            except Exception as e:  # a check that cannot read the row fails it, with why
+                result = (False, f"{type(e).__name__}: {e}")
+            ok, detail = (result if isinstance(result, tuple) else (bool(result), ""))
+            ctx.stats.verifier(prefix + name, bool(ok))
+            if not ok:
+                failures.append((name, detail))
+        if failures:
+            detail = "; ".join(f"{n}: {d}" if d else n for n, d in failures)
+            yield Reject(row, failures[0][0], detail)
+        else:
+            yield row
+
+
+@step("verify")
+class Verify:
+    """Check each row with the named verifiers; reject the rows that fail any."""
+
+    def __init__(self, ctx: StepContext, *, verifiers: list[Any]):
+        self.ctx = ctx
+        self.checks = _bind(verifiers, verifier_registry, "verifier")
+
+    def __call__(self, rows: list[dict]) -> Iterator[dict | Reject]:
+        return _run_checks(rows, self.checks, self.ctx, "")
+
+
+@step("filter")
+class Filter:
+    """Keep the rows that pass every named quality rule."""
+
+    def __init__(self, ctx: StepContext, *, rules: list[Any]):
+        self.ctx = ctx
+        self.checks = _bind(rules, filter_registry, "rule")
+
+    def __call__(self, rows: list[dict]) -> Iterator[dict | Reject]:
+        return _run_checks(rows, self.checks, self.ctx, "filter.")
+
+
+# -- generic checks ---------------------------------------------------------------------------
+
+def _text(row: dict, field: str, part: str | None) -> str:
+    text = row.get(field) or ""
+    if part in ("think", "answer"):
+        parsed = parse_think_answer(text)
+        text = (parsed.think if part == "think" else parsed.answer) or ""
+    return text
+
+
+@verifier("think_answer_format")
+def think_answer_format(row: dict, field: str = "cot") -> bool | tuple[bool, str]:
+    """The text is exactly ``<think>...</think><answer>...</answer>`` with both parts non-empty."""
+    parsed = parse_think_answer(row.get(field))
+    if not parsed.strict:
+        return False, f"{field} is not <think>...</think><answer>...</answer>"
+    if not parsed.think or not parsed.answer:
+        return False, f"{field} has an empty {'think' if not parsed.think else 'answer'}"
+    return True
+
+
+@filter_rule("min_words")
+def min_words(row: dict, field: str = "cot", part: str | None = None, min: int = 1) -> bool | tuple[bool, str]:
+    """At least ``min`` words in ``field`` (or its ``think``/``answer`` part)."""
+    n = len(words(_text(row, field, part)))
+    return (True, "") if n >= min else (False, f"{n} words < {min}")
+
+
+_CUES = ("step", "first", "firstly", "second", "third", "next", "then", "afterward",
+         "afterwards", "finally", "last", "conclusion")
+
+
+@filter_rule("step_cues")
+def step_cues(row: dict, field: str = "cot", min: int = 3, question_field: str | None = "question",
+              final_step_refers_to_question: bool = True) -> bool | tuple[bool, str]:
+    """3D-R1's multi-step check: at least ``min`` step cues (First, Next, Then, Finally, Step N...)
+    in the reasoning, and the text after the last cue mentions a word of the question."""
+    import re
+
+    think = _text(row, field, "think")
+    pattern = re.compile(r"\b((?:Step\s*\d+)|" + "|".join(c for c in _CUES if c != "step") + r")\b", re.I)
+    matches = list(pattern.finditer(think))
+    if len(matches) < min:
+        return False, f"{len(matches)} step cues < {min}"
+    if final_step_refers_to_question and question_field:
+        tail = think[matches[-1].end():].lower()
+        qwords = {w.lower() for w in words(row.get(question_field)) if len(w) >= 3}
+        if qwords and not any(re.search(rf"\b{re.escape(w)}\b", tail) for w in qwords):
+            return False, "the final step mentions no word of the question"
+    return True
