@@ -53,6 +53,12 @@ class SpecError(UsageError):
         return cls(file, "", "", problems=problems)
 
 
+class BudgetExhausted(R1DataError):
+    """A spending limit (``--max-cost``) is reached: the build stops cleanly, resumable."""
+
+    exit_code = 3
+
+
 class UnknownNameError(UsageError):
     """A name that is not registered; says what is known and suggests the closest."""
 
@@ -75,14 +81,15 @@ def _short(value: object, limit: int = 60) -> str:
 
 
 def _restore(kind: str, message: str) -> R1DataError:
-    cls = UsageError if kind == "usage" else R1DataError
+    cls = {"usage": UsageError, "budget": BudgetExhausted}.get(kind, R1DataError)
     err = cls.__new__(cls)
     R1DataError.__init__(err, message)
     return err
 
 
 def _reduce(self: R1DataError):  # errors raised in worker processes cross back pickled
-    return _restore, ("usage" if isinstance(self, UsageError) else "error", self.message)
+    kind = "usage" if isinstance(self, UsageError) else "budget" if isinstance(self, BudgetExhausted) else "error"
+    return _restore, (kind, self.message)
 
 
 R1DataError.__reduce__ = _reduce  # type: ignore[method-assign]

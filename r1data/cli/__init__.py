@@ -22,6 +22,10 @@ COMMANDS = {
     "build": "r1data.cli.build:build_cmd",
     "inspect": "r1data.cli.inspect:inspect_cmd",
     "query": "r1data.cli.inspect:query_cmd",
+    "eval": "r1data.cli.eval:eval_cmd",
+    "review": "r1data.cli.review:review_group",
+    "push": "r1data.cli.push:push_cmd",
+    "train": "r1data.cli.train:train_cmd",
 }
 
 _state = {"debug": False}
@@ -36,7 +40,23 @@ class LazyGroup(click.Group):
         if target is None:
             return None
         module, attr = target.split(":")
-        return getattr(importlib.import_module(module), attr)
+        try:
+            mod = importlib.import_module(module)
+        except ModuleNotFoundError as e:
+            if e.name == module:  # a command whose module is not part of this install
+                return None
+            raise
+        return getattr(mod, attr)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = []
+        for name in self.list_commands(ctx):
+            cmd = self.get_command(ctx, name)
+            if cmd is not None and not cmd.hidden:
+                rows.append((name, cmd.get_short_help_str(limit=formatter.width - 20)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})

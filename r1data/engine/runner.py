@@ -31,7 +31,7 @@ from r1data.assets import Assets
 from r1data.engine.executors import LocalExecutor, ProcessExecutor, StageArgs, Task
 from r1data.engine.pipeline import StepRunner, record_json
 from r1data.engine.shards import ShardSeries, fsync_dir
-from r1data.errors import R1DataError, UsageError
+from r1data.errors import BudgetExhausted, R1DataError, UsageError
 from r1data.spec import ResolvedSpec, load_spec
 from r1data.steps.base import Reject, StepContext, Stats
 
@@ -83,9 +83,10 @@ def build(spec: str | Path | ResolvedSpec, output: str | Path | None = None, *, 
         raise UsageError(f"--workers must be at least 1, got {workers}")
     seed = resolved.spec.seed if seed is None else seed
     out = Path(output) if output is not None else default_output(resolved.name)
+    options = {**(options or {}), "workers": workers}
     return _Build(resolved, out, size=size, seed=seed, source=source,
                   source_dir=str(source_dir) if source_dir else None, workers=workers,
-                  overwrite=overwrite, progress=progress, options=options or {},
+                  overwrite=overwrite, progress=progress, options=options,
                   checkpoint_seconds=checkpoint_seconds, debug=debug).run()
 
 
@@ -223,7 +224,7 @@ class _Build:
                 self.cursor = result.end
                 if bar is not None:
                     bar.update(self.kept - before if self.size or total_items is None else result.end - result.start)
-                    bar.set_postfix(rejected=self.stats.rejected, refresh=False)
+                    bar.set_postfix(self._postfix(), refresh=False)
                 if self.size is not None and self.kept >= self.size:
                     exhausted = False
                     break
@@ -233,6 +234,12 @@ class _Build:
                 if any(s.rolled for s in self.series.values()) or self.rejects.rolled or \
                         time.monotonic() - self.last_ckpt >= self.checkpoint_seconds:
                     self._checkpoint()
+        except BudgetExhausted as e:
+            # what is written so far stays, checkpointed: the same command continues later
+            self._checkpoint()
+            raise BudgetExhausted(f"{e.message}; stopped after {self.kept} rows, shards so far are "
+                                  f"intact in {self.out}; rerun the command (with a higher --max-cost) "
+                                  "to continue") from None
         finally:
             executor.close()
             if bar is not None:
@@ -241,6 +248,17 @@ class _Build:
             self.warnings.append(f"the source ran out after {self.cursor} items: {self.kept} rows kept, "
                                  f"fewer than the {self.size} asked for")
         return self._finish(resumed)
+
+    def _postfix(self) -> dict:
+        post: dict = {"rejected": self.stats.rejected}
+        c = self.stats.counters
+        tokens = sum(v for k, v in c.items() if k.startswith("tokens_"))
+        if tokens:
+            post["tokens"] = f"{tokens:,.0f}"
+        cost = sum(v for k, v in c.items() if k.startswith("cost_usd"))
+        if cost:
+            post["cost"] = f"${cost:.2f}"
+        return post
 
     def _stalled(self, total_items: int | None) -> bool:
         """An endless source whose records are all rejected would spin forever: stop it."""

@@ -13,11 +13,5 @@ The corpus's Python, by role:
 ``pipelines/scene30k.yaml`` names these steps in order.
 """
 
-from r1data.corpora.scene30k import (  # noqa: F401
-    procedural,
-    questions,
-    readers,
-    reasoning,
-    render,
-    verifiers,
-)
+# Importing the modules registers their steps, sources and verifiers.
+from r1data.corpora.scene30k import scene  # noqa: F401,E402
