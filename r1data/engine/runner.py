@@ -63,7 +63,7 @@ def build(spec: str | Path | ResolvedSpec, output: str | Path | None = None, *, 
           seed: int | None = None, source: str | None = None, source_dir: str | Path | None = None,
           workers: int = 1, overwrite: bool = False, progress: bool = True,
           workspace: str | Path | None = None, options: dict | None = None,
-          checkpoint_seconds: float = 10.0, debug: bool = False) -> BuildResult:
+          checkpoint_seconds: float = 5.0, debug: bool = False) -> BuildResult:
     """Build a corpus from its spec into ``output`` and return the manifest.
 
     ``spec`` is a corpus name (``"scene30k"``), a spec path, or a :class:`ResolvedSpec`.
@@ -211,6 +211,8 @@ class _Build:
         use_pool = self.workers > 1 and n_prefix > 0
         executor = ProcessExecutor(args, self.workers) if use_pool else LocalExecutor(args)
         bar = self._progress_bar(total_items)
+        if not resumed:
+            self._checkpoint()   # from here on the folder is always a resumable build
         self.last_ckpt = time.monotonic()
         exhausted = True
         try:

@@ -14,4 +14,4 @@ The corpus's Python, by role:
 """
 
 # Importing the modules registers their steps, sources and verifiers.
-from r1data.corpora.scene30k import scene  # noqa: F401,E402
+from r1data.corpora.scene30k import procedural, questions, reasoning, render, scene, verifiers  # noqa: F401,E402
