@@ -267,9 +267,9 @@ class RecordSchema:
                 encoded.append(row)
             rows = encoded
         schema = self.arrow_schema()
-        good_idx = [i for i in range(len(rows)) if i not in bad]
+        good_idx = [i for i in range(len(rows)) if i not in bad] if bad else range(len(rows))
         try:
-            batch = pa.RecordBatch.from_pylist([rows[i] for i in good_idx], schema=schema)
+            batch = pa.RecordBatch.from_pylist([rows[i] for i in good_idx] if bad else rows, schema=schema)
         except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError, OverflowError):
             # find the culprits one by one; the rest of the batch is fine
             ok_rows, ok_idx = [], []
@@ -281,7 +281,7 @@ class RecordSchema:
                 else:
                     ok_rows.append(rows[i])
                     ok_idx.append(i)
-            good_idx = ok_idx
+            good_idx = ok_idx  # type: ignore[assignment]
             batch = pa.RecordBatch.from_pylist(ok_rows, schema=schema)
         required = [j for j, f in enumerate(self.fields) if f.required]
         if required and batch.num_rows:

@@ -122,6 +122,17 @@ def test_rejects_hold_every_dropped_record_with_step_and_reason(ws: Path, tmp_pa
     assert sample["source_index"] is not None
 
 
+def test_overwrite_of_a_fresh_folder_and_of_an_unfinished_build(ws: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    assert build("toy", out, workspace=ws, progress=False, overwrite=True).manifest["rows"] == 400
+    (out / ".r1data").mkdir()
+    (out / ".r1data" / "checkpoint.json").write_text('{"spec_hash": "other"}')
+    (out / "manifest.json").unlink()
+    with pytest.raises(UsageError, match="unfinished build of another spec"):
+        build("toy", out, workspace=ws, progress=False)
+    assert build("toy", out, workspace=ws, progress=False, overwrite=True).manifest["rows"] == 400
+
+
 def test_workers_give_identical_output(ws: Path, tmp_path: Path) -> None:
     a = build("toy", tmp_path / "a", workspace=ws, progress=False).manifest
     b = build("toy", tmp_path / "b", workspace=ws, progress=False, workers=2).manifest

@@ -16,8 +16,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from r1data.engine.pipeline import BatchResult, StepRunner
-from r1data.steps.base import Reject
+from r1data.engine.pipeline import BatchResult, StepRunner, partition
 
 
 @dataclass(frozen=True)
@@ -50,10 +49,9 @@ Task = tuple[int, int, list]   # (start, end, items)
 
 def run_task(runner: StepRunner, task: Task) -> BatchResult:
     start, end, items = task
-    rows = [it for it in items if not isinstance(it, Reject)]
-    source_rejects = [("source", it) for it in items if isinstance(it, Reject)]
+    rows, dropped = partition(items)
     kept, rejects = runner.run(rows)
-    return BatchResult(start, end, kept, source_rejects + rejects, runner.take_stats())
+    return BatchResult(start, end, kept, [("source", it) for it in dropped] + rejects, runner.take_stats())
 
 
 class LocalExecutor:

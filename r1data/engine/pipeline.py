@@ -52,8 +52,7 @@ class StepRunner:
             if not rows:
                 break
             out = self._apply(b, fn, rows)
-            kept = [r for r in out if not isinstance(r, Reject)]
-            dropped = [r for r in out if isinstance(r, Reject)]
+            kept, dropped = partition(out)
             self.stats.step(b.name, len(rows), len(kept), len(dropped))
             for rj in dropped:
                 self.stats.reject(b.name, rj.reason)
@@ -96,6 +95,14 @@ class StepRunner:
 
     def stateful_steps(self) -> list[tuple[BoundStep, Any]]:
         return [(b, fn) for b, fn in self.bound if b.stateful]
+
+
+def partition(items: list) -> tuple[list, list]:
+    """Split a step's output into rows and Rejects (one pass; no copy when nothing is rejected)."""
+    dropped = [r for r in items if r.__class__ is Reject]
+    if not dropped:
+        return items, dropped
+    return [r for r in items if r.__class__ is not Reject], dropped
 
 
 # -- rejects -------------------------------------------------------------------------------
