@@ -278,3 +278,21 @@ def test_inspect_of_an_unfinished_build_says_how_to_finish(tmp_path: Path, cli) 
     (tmp_path / "o" / ".r1data" / "checkpoint.json").write_text("{}")
     result = cli("inspect", tmp_path / "o")
     assert result.exit_code == 2 and "rerun the same `r1data build`" in result.stderr
+
+
+def _peak_rss_mb(ws: Path, out: Path, size: int) -> float:
+    code = ("import resource, sys; from r1data import build; "
+            f"build('toy', {str(out)!r}, workspace={str(ws)!r}, size={size}, progress=False); "
+            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    return float(done.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.slow
+def test_memory_stays_flat_as_size_grows(ws: Path, tmp_path: Path) -> None:
+    (ws / "pipelines" / "toy.yaml").write_text(spec_text(output={"shard_size_mb": 4, "batch_size": 500},
+                                                          steps=[{"step": "split", "by": "id"}]))
+    small = _peak_rss_mb(ws, tmp_path / "small", 20_000)
+    large = _peak_rss_mb(ws, tmp_path / "large", 200_000)
+    assert large < small * 1.15 + 10, f"peak RSS {small:.0f} MB at 20k rows, {large:.0f} MB at 200k rows"
