@@ -75,7 +75,7 @@ class Assets:
             if not folder.is_dir():
                 continue
             for path in sorted(folder.iterdir()):
-                if path.is_file() and path.suffix in suffixes and not path.name.startswith("_"):
+                if path.is_file() and path.suffix in suffixes and not path.name.startswith(("_", ".")):
                     found[path.stem] = path
         return dict(sorted(found.items()))
 
