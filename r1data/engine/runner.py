@@ -213,6 +213,9 @@ class _Build:
         source_ctx = StepContext(seed=self.seed, corpus=r.name, step="source", assets=r.assets,
                                  output=self.out, options=self.options)
         src = r.source_def.make(source_ctx, r.source_params)
+        if not resumed:   # what the source counted while opening (a resumed build has it already)
+            self.stats.merge(source_ctx.stats)
+        source_ctx.stats.__init__()
         try:
             total_items = len(src)  # type: ignore[arg-type]
         except TypeError:
@@ -232,6 +235,8 @@ class _Build:
         try:
             for result in executor.map(self._tasks(src, source_ctx)):
                 self.stats.merge(result.stats)
+                self.stats.merge(source_ctx.stats)   # what the source counted while reading
+                source_ctx.stats.__init__()
                 rows, rejects = main_runner.run(result.rows)
                 self.stats.merge(main_runner.take_stats())
                 rejects = result.rejects + rejects

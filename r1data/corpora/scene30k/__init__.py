@@ -5,6 +5,7 @@ The corpus's Python, by role:
 * ``scene.py``      the scene graph (objects with 3D boxes) and questions, shared by all sources
 * ``procedural.py`` the embedded default source: procedural indoor rooms
 * ``readers.py``    real sources: ScanQA, SQA3D, ScanRefer / Nr3D over ScanNet scans
+* ``scannet.py``    ScanNet scans: PLY, axis alignment, object boxes, the folder layout
 * ``render.py``     ``render_views`` and ``sample_point_cloud``: images and points of a scene
 * ``questions.py``  ``generate_questions``: ScanQA-, SQA3D- and ScanRefer-style questions
 * ``reasoning.py``  the programmatic annotator writing 3D-R1's ``<think>/<answer>`` chains
@@ -15,3 +16,4 @@ The corpus's Python, by role:
 
 # Importing the modules registers their steps, sources and verifiers.
 from r1data.corpora.scene30k import procedural, questions, reasoning, render, scene, verifiers  # noqa: F401,E402
+from r1data.corpora.scene30k import readers  # noqa: F401,E402  (ScanQA / SQA3D / ScanRefer / Nr3D sources)
