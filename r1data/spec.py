@@ -54,6 +54,16 @@ class OutputSpec(BaseModel):
     batch_size: int = Field(32, gt=0, description="source items per engine batch")
 
 
+class RewardSpec(BaseModel):
+    """``- reward: NAME`` (a name from ``r1data.rewards.names()``), its weight in GRPO and its
+    parameters (thresholds...; the paper's values are the reward's defaults)."""
+
+    model_config = ConfigDict(extra="forbid")
+    reward: str
+    weight: float = 1.0
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
 class PipelineSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
     name: str
@@ -68,6 +78,8 @@ class PipelineSpec(BaseModel):
     steps: list[StepSpec]
     output: OutputSpec = OutputSpec()
     card: dict[str, Any] = Field(default_factory=dict)
+    # The corpus's verifiable rewards, used by `r1data eval` and `r1data train` (GRPO).
+    rewards: list[RewardSpec] = Field(default_factory=list)
 
 
 @dataclass
