@@ -33,7 +33,9 @@ class Assets:
     workspaces: tuple[Path, ...] = field(default_factory=tuple)
 
     @classmethod
-    def from_workspace(cls, workspace: str | Path | None = None) -> "Assets":
+    def from_workspace(cls, workspace: str | Path | None = None, *, plugins: bool = True) -> "Assets":
+        """The shipped files plus ``workspace`` (and ``$R1DATA_WORKSPACE``); ``plugins`` also
+        imports the registered steps and sources (not needed to read files such as cards)."""
         roots: list[Path] = []
         for w in (workspace, os.environ.get("R1DATA_WORKSPACE")):
             if w:
@@ -43,7 +45,8 @@ class Assets:
                 if path not in roots:
                     roots.append(path)
         assets = cls(tuple(roots))
-        assets.load_plugins()
+        if plugins:
+            assets.load_plugins()
         return assets
 
     @property
