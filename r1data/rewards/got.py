@@ -1,0 +1,207 @@
+"""GoT-R1 rewards: R = R_PI x (R_sem + R_spa) x R_RI.
+
+Source: ``gogoduan/GoT-R1`` README (no reward code, judge or prompts were released).
+R_sem (prompt -> reasoning, semantic fidelity), R_spa (prompt -> reasoning, spatial layout,
+judged on the planned boxes drawn on a blank canvas) and R_PI (prompt -> generated image) are
+scores from a multimodal judge; R_RI (reasoning -> image) is the IoU of the planned boxes
+with the boxes a grounding model finds in the generated image.
+
+The judge is a parameter, any callable following :class:`Judge`; an API judge built on an
+annotator profile plugs in the same way. :func:`rule_judge` is a deterministic stand-in for
+tests and dry runs, not a quality measure.
+
+Columns: ``grounded_boxes`` (one box per planned box, same order, on the same 0-1000 grid;
+None for an object the grounder did not find), ``image`` (the generated image, for R_PI),
+and optionally ``caption`` (the text prompt; else the prompt itself is used).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any, Protocol
+
+import numpy as np
+
+from r1data.errors import UsageError
+from r1data.geometry import box_iou, box_iou_matrix
+from r1data.parsing import completion_text, parse_got_plan
+from r1data.rewards._core import optional_column, reward, texts
+
+PAPER = "GoT-R1 (gogoduan/GoT-R1 README); judge and prompts not released"
+KINDS = ("semantic", "spatial", "prompt_image")
+GRID = 1000
+
+
+class Judge(Protocol):
+    """``judge(kind, prompt, reasoning, image) -> float in [0, 1]``.
+
+    ``kind`` is one of :data:`KINDS`; ``image`` is None for "semantic", the layout canvas
+    (a PIL image of the planned boxes) for "spatial", and the generated image for
+    "prompt_image". Errors propagate: retry inside the judge if it calls an API."""
+
+    def __call__(self, kind: str, prompt: str, reasoning: str, image: Any) -> float: ...
+
+
+_WORD = re.compile(r"[a-z]+")
+_STOP = {"a", "an", "the", "of", "in", "on", "and", "with", "to", "is", "are", "at", "by", "for", "its", "it"}
+
+
+def rule_judge(kind: str, prompt: str, reasoning: str, image: Any) -> float:
+    """A deterministic judge: semantic = share of the prompt's content words in the reasoning;
+    spatial = share of planned boxes that are valid on the grid; prompt_image = 1 when an
+    image is given."""
+    if kind == "semantic":
+        want = {w for w in _WORD.findall(prompt.lower()) if w not in _STOP}
+        have = set(_WORD.findall(reasoning.lower()))
+        return len(want & have) / len(want) if want else 0.0
+    if kind == "spatial":
+        plan = parse_got_plan(reasoning)
+        ok = [0 <= b[0] < b[2] <= GRID and 0 <= b[1] < b[3] <= GRID for _, b in plan]
+        return float(np.mean(ok)) if ok else 0.0
+    if kind == "prompt_image":
+        return 1.0 if image is not None else 0.0
+    raise ValueError(f"unknown judge kind {kind!r} (kinds: {', '.join(KINDS)})")
+
+
+def layout_canvas(plan: list[tuple[str, list[float]]], size: int = 384) -> Any:
+    """The planned boxes drawn with their names on a white square (what the spatial judge sees)."""
+    from PIL import Image, ImageDraw
+
+    im = Image.new("RGB", (size, size), "white")
+    draw = ImageDraw.Draw(im)
+    for name, (x1, y1, x2, y2) in plan:
+        box = [v / GRID * size for v in (x1, y1, x2, y2)]
+        if box[2] > box[0] and box[3] > box[1]:
+            draw.rectangle(box, outline="red", width=2)
+            draw.text((box[0] + 3, box[1] + 2), name[:30], fill="black")
+    return im
+
+
+def prompt_text(prompt: Any) -> str:
+    """A prompt as text: a string, or the user turns of a conversation."""
+    if prompt is None:
+        return ""
+    if isinstance(prompt, str):
+        return prompt
+    if isinstance(prompt, (list, tuple)):
+        return " ".join(completion_text([{**m, "role": "assistant"}]) for m in prompt
+                        if isinstance(m, dict) and m.get("role") == "user")
+    return str(prompt)
+
+
+def region_iou(reasoning: str, grounded: Any) -> float:
+    """R_RI: mean over planned boxes of the IoU with its grounded box (aligned by position when
+    the counts agree, else the best one-to-one pairs); 0 without a plan."""
+    plan = [b for _, b in parse_got_plan(reasoning)]
+    if not plan:
+        return 0.0
+    found = list(grounded or [])
+    planned = np.asarray(plan, dtype=np.float64)
+    if len(found) == len(plan):
+        ious = [0.0 if g is None else float(box_iou(p, g)[0]) for p, g in zip(planned, found)]
+        return float(np.mean(ious))
+    real = [g for g in found if g is not None]
+    if not real:
+        return 0.0
+    m = box_iou_matrix(planned, np.asarray(real, dtype=np.float64))
+    total, used_p, used_g = 0.0, set(), set()
+    for flat in np.argsort(-m, axis=None):
+        i, j = divmod(int(flat), m.shape[1])
+        if i not in used_p and j not in used_g:
+            total += m[i, j]
+            used_p.add(i)
+            used_g.add(j)
+    return total / len(plan)
+
+
+def _need_judge(judge: Callable | None, name: str) -> Callable:
+    if judge is None:
+        raise UsageError(f"reward {name} needs a judge: load('{name}', judge=fn) with "
+                         "fn(kind, prompt, reasoning, image) -> float in [0, 1]")
+    return judge
+
+
+def _judged(kind: str, name: str, prompts: Any, completions: Any, judge: Callable | None,
+            caption: Any, image: Any) -> list[float | None]:
+    fn = _need_judge(judge, name)
+    t = texts(completions)
+    n = len(t)
+    prompts = list(prompts) if prompts is not None else [None] * n
+    caps = optional_column(caption, n, "caption", name)
+    imgs = optional_column(image, n, "image", name)
+    out: list[float | None] = []
+    for i, text in enumerate(t):
+        prompt = caps[i] or prompt_text(prompts[i])
+        if kind == "spatial":
+            img = layout_canvas(parse_got_plan(text))
+        else:
+            img = imgs[i] if kind == "prompt_image" else None
+        out.append(float(np.clip(fn(kind, prompt, text, img), 0.0, 1.0)))
+    return out
+
+
+@reward("got.semantic", columns=("caption",), paper=PAPER, rule_based=False)
+def semantic(prompts: Any = None, completions: Any = (), *, caption: Any = None, judge: Judge | None = None,
+             **_: Any) -> list[float | None]:
+    """R_sem: the judge's score of the reasoning's fidelity to the prompt."""
+    return _judged("semantic", "got.semantic", prompts, completions, judge, caption, None)
+
+
+@reward("got.spatial", columns=("caption",), paper=PAPER, rule_based=False)
+def spatial(prompts: Any = None, completions: Any = (), *, caption: Any = None, judge: Judge | None = None,
+            **_: Any) -> list[float | None]:
+    """R_spa: the judge's score of the planned layout (drawn on a canvas) against the prompt."""
+    return _judged("spatial", "got.spatial", prompts, completions, judge, caption, None)
+
+
+@reward("got.prompt_image", columns=("caption", "image"), paper=PAPER, rule_based=False)
+def prompt_image(prompts: Any = None, completions: Any = (), *, caption: Any = None, image: Any = None,
+                 judge: Judge | None = None, **_: Any) -> list[float | None]:
+    """R_PI: the judge's score of the generated ``image`` against the prompt."""
+    return _judged("prompt_image", "got.prompt_image", prompts, completions, judge, caption, image)
+
+
+@reward("got.region", columns=("grounded_boxes",), paper=PAPER)
+def region(prompts: Any = None, completions: Any = (), *, grounded_boxes: Any = None, **_: Any) -> list[float | None]:
+    """R_RI: IoU of the planned ``<|box_start|>(x1,y1),(x2,y2)<|box_end|>`` boxes (0-1000 grid)
+    with ``grounded_boxes``; None for rows without grounded boxes."""
+    t = texts(completions)
+    grounded = optional_column(grounded_boxes, len(t), "grounded_boxes", "got.region")
+    out: list[float | None] = []
+    # the common case, one grounded box per planned box, is scored for the whole batch at once
+    rows, planned, found, counts = [], [], [], []
+    for i, (text, g) in enumerate(zip(t, grounded)):
+        if g is None:
+            out.append(None)
+            continue
+        plan = [b for _, b in parse_got_plan(text)]
+        g = list(g)
+        if plan and len(g) == len(plan):
+            out.append(0.0)
+            for p, box in zip(plan, g):
+                rows.append(i)
+                planned.append(p)
+                found.append(box if box is not None else [0.0, 0.0, 0.0, 0.0])   # not found: IoU 0
+            counts.append((i, len(plan)))
+        else:
+            out.append(region_iou(text, g))
+    if rows:
+        ious = box_iou(np.asarray(planned, dtype=np.float64), np.asarray(found, dtype=np.float64))
+        sums = np.bincount(np.asarray(rows), weights=ious, minlength=len(out))
+        for i, k in counts:
+            out[i] = float(sums[i] / k)
+    return out
+
+
+@reward("got.total", columns=("caption", "image", "grounded_boxes"), paper=PAPER, rule_based=False)
+def total(prompts: Any = None, completions: Any = (), *, caption: Any = None, image: Any = None,
+          grounded_boxes: Any = None, judge: Judge | None = None, **_: Any) -> list[float | None]:
+    """R_PI x (R_sem + R_spa) x R_RI, in [0, 2]; None where R_RI does not apply."""
+    _need_judge(judge, "got.total")
+    kw = dict(prompts=prompts, completions=completions, caption=caption, judge=judge)
+    r_ri = region(prompts, completions, grounded_boxes=grounded_boxes)
+    sem = semantic(**kw)
+    spa = spatial(**kw)
+    pi = prompt_image(**kw, image=image)
+    return [None if ri is None else p * (s + a) * ri for p, s, a, ri in zip(pi, sem, spa, r_ri)]

@@ -1,0 +1,163 @@
+"""3D-R1 (Scene-30K) rewards: format, perception (3D box IoU), semantic similarity, total.
+
+Source: ``AIGeeksGroup/3D-R1`` ``models/rl/reward_functions.py``; total = 0.3 format + 0.4
+perception + 0.3 semantic (``compute_total_reward``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from r1data.geometry import box3d_iou
+from r1data.parsing import normalize_answer, parse_boxes3d, parse_think_answer
+from r1data.rewards._core import column, optional_column, reward, texts, weighted
+from r1data.rewards.format import graded_think_answer, strict_think_answer
+
+PAPER = "3D-R1 (arXiv 2507.23478), models/rl/reward_functions.py"
+
+
+def answer_text(text: str) -> str:
+    """The ``<answer>`` content, or the whole text when there is none (3D-R1's fallback)."""
+    parsed = parse_think_answer(text)
+    return parsed.answer if parsed.answer is not None else text.strip()
+
+
+@reward("scene30k.format", paper=PAPER)
+def format_graded(prompts: Any = None, completions: Any = (), **_: Any) -> list[float | None]:
+    """3D-R1's graded format reward: 0.5 both tags + 0.25 think > 20 chars + 0.25 answer > 10 chars."""
+    return [graded_think_answer(t) for t in texts(completions)]
+
+
+@reward("scene30k.format_strict", paper=PAPER)
+def format_strict(prompts: Any = None, completions: Any = (), **_: Any) -> list[float | None]:
+    """1 when the completion is exactly ``<think>...</think><answer>...</answer>``, else 0."""
+    return [strict_think_answer(t) for t in texts(completions)]
+
+
+def perception_scores(completions: list[str], target_box: list[Any]) -> list[float | None]:
+    """Mean over the answer's ``box: [x1, y1, z1, x2, y2, z2]`` of the 3D IoU with ``target_box``."""
+    rows, preds, gts = [], [], []
+    out: list[float | None] = []
+    for i, (text, gt) in enumerate(zip(completions, target_box)):
+        if gt is None:
+            out.append(None)
+            continue
+        out.append(0.0)
+        for box in parse_boxes3d(answer_text(text)):
+            b = np.asarray(box, dtype=np.float64)
+            # 3D-R1 turns the two corners into 8 and takes min/max: the corner order does not matter
+            preds.append(np.concatenate([np.minimum(b[:3], b[3:]), np.maximum(b[:3], b[3:])]))
+            gts.append(gt)
+            rows.append(i)
+    if rows:
+        ious = box3d_iou(np.asarray(preds), np.asarray(gts, dtype=np.float64))
+        idx = np.asarray(rows)
+        sums = np.bincount(idx, weights=ious, minlength=len(out))
+        counts = np.bincount(idx, minlength=len(out))
+        for i in set(rows):
+            out[i] = float(sums[i] / counts[i])
+    return out
+
+
+@reward("scene30k.perception", columns=("target_box",), paper=PAPER)
+def perception(prompts: Any = None, completions: Any = (), *, target_box: Any = None,
+               **_: Any) -> list[float | None]:
+    """Axis-aligned 3D IoU of the answer's ``box: [x1, y1, z1, x2, y2, z2]`` with ``target_box``.
+
+    Several boxes: the mean of their IoUs; none parsable: 0; rows without a target box: None."""
+    t = texts(completions)
+    return perception_scores(t, column(target_box, len(t), "target_box", "scene30k.perception"))
+
+
+def semantic_scores(completions: list[str], answer: list[Any], answers: list[Any],
+                    model: str | None = None) -> list[float | None]:
+    from r1data.rewards.embedding import cosine_pairs
+
+    preds, refs, rows = [], [], []
+    out: list[float | None] = [None] * len(completions)
+    for i, text in enumerate(completions):
+        references = [a for a in (answers[i] or []) if a] or ([answer[i]] if answer[i] else [])
+        if not references:
+            continue
+        predicted = answer_text(text)
+        for ref in references:
+            preds.append(predicted)
+            refs.append(ref)
+            rows.append(i)
+    if rows:
+        sims = cosine_pairs(preds, refs, model)
+        for i, s in zip(rows, sims):
+            out[i] = float(s) if out[i] is None else max(out[i], float(s))  # type: ignore[type-var]
+    return out
+
+
+@reward("scene30k.semantic", columns=("answer", "answers"), paper=PAPER, rule_based=False)
+def semantic(prompts: Any = None, completions: Any = (), *, answer: Any = None, answers: Any = None,
+             model: str | None = None, **_: Any) -> list[float | None]:
+    """Cosine similarity in [-1, 1] of sentence embeddings of the predicted answer and the
+    reference (the best over ``answers`` when given). 3D-R1 uses CLIP ViT-B/32's text tower;
+    this uses all-MiniLM-L6-v2 (``model``: another local sentence-transformers folder)."""
+    t = texts(completions)
+    n = len(t)
+    return semantic_scores(t, column(answer, n, "answer", "scene30k.semantic"),
+                           optional_column(answers, n, "answers", "scene30k.semantic"), model)
+
+
+@reward("scene30k.total", columns=("answer", "answers", "target_box"), paper=PAPER, rule_based=False)
+def total(prompts: Any = None, completions: Any = (), *, answer: Any = None, answers: Any = None,
+          target_box: Any = None, w_format: float = 0.3, w_perception: float = 0.4,
+          w_semantic: float = 0.3, model: str | None = None, **_: Any) -> list[float | None]:
+    """0.3 format (graded) + 0.4 perception + 0.3 semantic; perception counts 0 on rows without
+    a target box, as in 3D-R1 (so those rows top out at 0.6)."""
+    t = texts(completions)
+    n = len(t)
+    name = "scene30k.total"
+    fmt = [graded_think_answer(x) for x in t]
+    per = perception_scores(t, optional_column(target_box, n, "target_box", name))
+    sem = semantic_scores(t, column(answer, n, "answer", name), optional_column(answers, n, "answers", name), model)
+    return weighted([(w_format, fmt), (w_perception, per), (w_semantic, sem)])
+
+
+# -- corpus metrics ----------------------------------------------------------------------------
+
+_NUMBER_WORDS = {"zero": "0", "one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6",
+                 "seven": "7", "eight": "8", "nine": "9", "ten": "10"}
+
+
+def _canon(text: str | None) -> str:
+    return " ".join(_NUMBER_WORDS.get(w, w) for w in normalize_answer(text).split())
+
+
+def metrics(completions: list[str], columns: dict[str, list[Any]]) -> dict[str, float | int | None]:
+    """Exact match (normalised, number words as digits) on question rows, overall and per
+    ``question_type``; 3D IoU, Acc@0.25 and Acc@0.5 on referring rows (ScanRefer's metrics)."""
+    n = len(completions)
+    target = columns.get("target_box") or [None] * n
+    answer = columns.get("answer") or [None] * n
+    answers = columns.get("answers") or [None] * n
+    kinds = columns.get("question_type") or [None] * n
+    ious = [v for v in perception_scores(completions, target) if v is not None]
+    em: list[float] = []
+    by_kind: dict[str, list[float]] = {}
+    for i, text in enumerate(completions):
+        if target[i] is not None:
+            continue
+        refs = {_canon(a) for a in (answers[i] or []) if a} or {_canon(answer[i])}
+        em.append(float(_canon(answer_text(text)) in refs))
+        if kinds[i]:
+            by_kind.setdefault(kinds[i], []).append(em[-1])
+    out: dict[str, float | int | None] = {
+        "exact_match": float(np.mean(em)) if em else None,
+        "exact_match_rows": len(em),
+    }
+    for kind in sorted(by_kind):
+        out[f"exact_match.{kind}"] = float(np.mean(by_kind[kind]))
+    out.update({
+        "grounding_iou": float(np.mean(ious)) if ious else None,
+        "acc@0.25": float(np.mean(np.asarray(ious) >= 0.25)) if ious else None,
+        "acc@0.5": float(np.mean(np.asarray(ious) >= 0.5)) if ious else None,
+        "grounding_rows": len(ious),
+    })
+    return out

@@ -1,0 +1,177 @@
+"""Speed of the rule-based rewards and of the batched mask IoU.
+
+    python scripts/bench_rewards.py [--batch 1024] [--repeat 5] [--masks 64] [--mask-size 1024]
+
+1. Every rule-based reward on a batch of ``--batch`` completions (GRPO-shaped: groups of 8
+   completions sharing one prompt's columns, a mix of right, wrong and malformed answers):
+   milliseconds per batch, rewards/s, and the time as a ratio of the 50 ms budget (< 1 is under).
+2. ``geometry.mask_iou_batch`` on ``--masks`` pairs of ``--mask-size``^2 masks against a plain
+   numpy loop (one ``count_nonzero(p & g)``, ``count_nonzero(p | g)`` per pair), as a speed-up ratio.
+
+The rewards that run a model (semantic similarity) or a judge (GoT-R1's judged terms) are left out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from collections.abc import Callable
+
+import numpy as np
+
+from r1data import rewards
+from r1data.geometry import mask_iou_batch, mask_to_png, rle_encode
+
+BUDGET_MS = 50.0
+GROUP = 8
+
+
+def _ta(answer: str) -> str:
+    return f"<think>First I look at the question. Then I check each option. Finally I answer.</think><answer>{answer}</answer>"
+
+
+def family_rows(family: str, rng: np.random.Generator) -> tuple[Callable[[int], str], dict]:
+    """A completion maker (by variant 0..7) and one prompt's columns, for one reward family."""
+    if family in ("scene30k",):
+        box = rng.uniform(0, 3, 3)
+        gt = [*box, *(box + rng.uniform(0.2, 1.0, 3))]
+        cols = {"target_box": gt if rng.random() < 0.5 else None, "answer": "chair", "answers": ["chair"]}
+        return (lambda v: _ta(f"box: [{', '.join(f'{x + 0.05 * v:.2f}' for x in gt)}]") if v < 6 else "<answer>chair"), cols
+    if family == "satori":
+        w, h = int(rng.integers(300, 1200)), int(rng.integers(300, 1200))
+        boxes = [[10, 20, 200, 220], [150, 100, 280, 290]]
+        cols = {"image_caption": "a brown dog sits on a red mat next to a white cat in a sunny kitchen",
+                "bboxs": boxes, "width": w, "height": h, "possible_answers": ["dog", "a dog"]}
+        return (lambda v: f"<caption>a dog on a mat {'in a kitchen' * (v % 3)}</caption>"
+                f"<bbox>{json.dumps(boxes[: 1 + v % 2])}</bbox><answer>{'dog' if v % 2 else 'cat'}</answer>"), cols
+    if family == "embodied":
+        kind = ["point_ref", "fsd_visual_trace", "point_rec", "spatial_qa"][int(rng.integers(4))]
+        trace = [[10 * i, 5 * i] for i in range(8)]
+        answer = {"point_ref": "<type>point_ref</type>[[100, 120], [130, 90]]",
+                  "fsd_visual_trace": "<type>fsd_visual_trace</type>" + json.dumps({"trajectory": trace}),
+                  "point_rec": "<type>point_rec</type>" + json.dumps({"segmentation": [[0, 0], [90, 0], [90, 90], [0, 90]]}),
+                  "spatial_qa": "<type>spatial_qa</type>(B)"}[kind]
+        if kind == "spatial_qa":
+            return (lambda v: _ta("(B)" if v % 2 else "(C)")), {"answer": answer, "data_type": kind}
+        return (lambda v: _ta(f"<point>{json.dumps([[x + v, y] for x, y in trace[: 8 - v % 2]])}</point>")), \
+            {"answer": answer, "data_type": kind}
+    if family in ("longvideo", "format"):
+        return (lambda v: _ta("ABCD"[v % 4]) if v < 7 else "B"), {"answer": "<answer>B</answer>"}
+    if family == "xiangqi":
+        moves = ["h2e2", "b0c2", "h0g2", "c3c4", "g3g4", "b2b9", "a0a1", "i0i1"]
+        cols = {"legal_moves": moves, "best_move": "b0c2", "best_score": 30, "scored_moves": moves,
+                "scored_values": [20, 30, -40, 0, 10, -300, -90, -120], "side_to_move": "red",
+                "situation": "balanced"}
+        return (lambda v: _ta(f"Move: {moves[v]}\nSituation: {'balanced' if v % 2 else 'red_slight'}")), cols
+    if family == "segearth":
+        m = np.zeros((64, 64), dtype=bool)
+        m[8:40, 10:50] = True
+        png = mask_to_png(m)
+        rles = [json.dumps(rle_encode(np.roll(m, v, axis=1))) for v in range(GROUP)]
+        return (lambda v: _ta(rles[v]) if v < 6 else _ta("empty")), {"mask": png}
+    if family == "star":
+        truth = [{"obj_idx": 2, "attr": "color", "val": "cyan"}, {"obj_idx": 0, "attr": "position", "val": ["behind", 2]}]
+        return (lambda v: _ta(["2.color.cyan, 0.position.[behind, 2]", "2.color.red", "1.size.large, 2.color.cyan, 3.shape.cube",
+                               ""][v % 4])), {"transformations": truth}
+    if family == "infigui":
+        gt = {"action": "click", "coordinate": [540, 1200], "candidate_bbox": [[500, 1150, 580, 1250]]}
+        return (lambda v: "<think>t</think><tool_call>" + json.dumps(
+            {"name": "mobile_use", "arguments": {"action": "click", "coordinate": [546 + 20 * v, 1204]}}) + "</tool_call>"), \
+            {"gt_action": gt, "width": 1080, "height": 2400}
+    if family == "love":
+        return (lambda v: f"I need to zoom in.\n\n\\boxed{{[{5 * v}, {5 * v + 20}]}}" if v % 2 else
+                "I get the answer.\n\n\\boxed{B}"), {"duration": 300, "zoomin_intervals": [[0, 20]],
+                                                      "answer": "<answer>B</answer>", "tgt": None}
+    if family == "got":
+        plan = "<|obj_start|>cat<|obj_end|> <|box_start|>(0,0),(500,500)<|box_end|> <|obj_start|>mat<|obj_end|> " \
+               "<|box_start|>(100,600),(900,990)<|box_end|>"
+        return (lambda v: plan), {"grounded_boxes": [[0, 0, 450, 500], [120, 580, 880, 1000]], "caption": "a cat on a mat",
+                                  "image": None}
+    if family == "omni":
+        return (lambda v: _ta(f'{{"bbox_2d": [{v}, 0, 50, 60]}}')), {"bbox": [0, 0, 50, 50], "width": 640, "height": 480}
+    raise KeyError(family)
+
+
+def make_batch(family: str, n: int, seed: int = 0) -> tuple[list[str], dict[str, list]]:
+    rng = np.random.default_rng(seed)
+    completions: list[str] = []
+    columns: dict[str, list] = {}
+    while len(completions) < n:
+        make, cols = family_rows(family, rng)
+        for v in range(GROUP):
+            completions.append(make(v))
+            for k, val in cols.items():
+                columns.setdefault(k, []).append(val)
+    return completions[:n], {k: v[:n] for k, v in columns.items()}
+
+
+def bench_rewards(batch: int, repeat: int) -> None:
+    print(f"rule-based rewards on a batch of {batch} completions (best of {repeat}); budget {BUDGET_MS:.0f} ms")
+    print(f"  {'reward':<26} {'ms/batch':>9} {'rewards/s':>11} {'x budget':>9}")
+    worst = 0.0
+    for name in rewards.names():
+        if not rewards.info(name).rule_based:     # a sentence encoder or a judge: not rule-based
+            continue
+        fn = rewards.load(name)
+        completions, columns = make_batch(name.split(".")[0], batch)
+        times = []
+        for _ in range(repeat):
+            t0 = time.perf_counter()
+            fn(prompts=None, completions=completions, **columns)
+            times.append(time.perf_counter() - t0)
+        ms = min(times) * 1000
+        worst = max(worst, ms / BUDGET_MS)
+        print(f"  {name:<26} {ms:9.2f} {batch / (ms / 1000):11,.0f} {ms / BUDGET_MS:9.2f}")
+    print(f"  slowest reward: {worst:.2f} x the {BUDGET_MS:.0f} ms budget ({'under' if worst < 1 else 'OVER'})")
+
+
+def bench_masks(count: int, size: int, repeat: int) -> None:
+    rng = np.random.default_rng(0)
+    pred = np.zeros((count, size, size), dtype=bool)
+    gt = np.zeros((count, size, size), dtype=bool)
+    for i in range(count):                      # blob-like masks of random extent
+        y, x = rng.integers(0, size // 2, 2)
+        h, w = rng.integers(size // 8, size // 2, 2)
+        gt[i, y:y + h, x:x + w] = True
+        pred[i, y + h // 4:y + h + h // 4, x:x + w] = True
+
+    def plain_loop() -> np.ndarray:
+        out = np.empty(count)
+        for i in range(count):
+            p, g = pred[i], gt[i]
+            union = np.count_nonzero(p | g)
+            out[i] = np.count_nonzero(p & g) / union if union else 1.0
+        return out
+
+    def batched() -> np.ndarray:
+        return mask_iou_batch(pred, gt)[0]
+
+    assert np.allclose(plain_loop(), batched())
+    t_loop = min(_timed(plain_loop) for _ in range(repeat))
+    t_batch = min(_timed(batched) for _ in range(repeat))
+    print(f"\nmask IoU, {count} pairs of {size}x{size} masks (best of {repeat})")
+    print(f"  plain numpy loop   {t_loop * 1000:9.1f} ms  ({count / t_loop:,.0f} pairs/s)")
+    print(f"  mask_iou_batch     {t_batch * 1000:9.1f} ms  ({count / t_batch:,.0f} pairs/s)")
+    print(f"  speed-up: {t_loop / t_batch:.2f}x")
+
+
+def _timed(fn: Callable[[], object]) -> float:
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--batch", type=int, default=1024)
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--masks", type=int, default=64)
+    parser.add_argument("--mask-size", type=int, default=1024)
+    args = parser.parse_args()
+    bench_rewards(args.batch, args.repeat)
+    bench_masks(args.masks, args.mask_size, args.repeat)
+
+
+if __name__ == "__main__":
+    main()
