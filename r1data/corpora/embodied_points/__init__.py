@@ -1,0 +1,15 @@
+"""Embodied-Points-200K (Embodied-R1): pointing at objects, free space, parts and paths.
+
+The corpus's Python, by role:
+
+* ``tasks.py``      the four abilities (REG, RRG, OFG, VTG), their data types and answer payloads
+* ``procedural.py`` the embedded default: ``tabletop_scenes`` source, ``render_tabletop`` and
+  ``point_tasks`` steps over the shared scene generator :mod:`r1data.corpora.tabletop`
+* ``readers.py``    real sources: RefCOCO (refs + COCO instances), part masks, trajectories
+* ``reasoning.py``  ``write_problem`` (the task prompt) and the programmatic annotator
+* ``verifiers.py``  the corpus's verifiers
+
+``pipelines/embodied_points.yaml`` names these steps in order; docs/embodied-points.md explains.
+"""
+
+from r1data.corpora.embodied_points import procedural, readers, reasoning, tasks, verifiers  # noqa: F401
