@@ -1,0 +1,14 @@
+"""EarthReason (SegEarth-R1): geospatial pixel reasoning, an implicit question and a mask.
+
+The corpus's Python, by role:
+
+* ``landcover.py``  procedural aerial scenes (land cover, water, roads, buildings, vehicles)
+* ``procedural.py`` the embedded default: ``procedural_aerial`` and ``render_aerial_scenes``
+* ``questions.py``  implicit questions, the leakage list and the ``earthreason_question`` annotator
+* ``readers.py``    the released ``{split}/images|labels|QAs`` layout and ``load_earthreason_files``
+* ``masks.py``      ``store_masks`` (PNG + RLE + size) and the corpus's verifiers
+
+``pipelines/earthreason.yaml`` names these steps in order.
+"""
+
+from r1data.corpora.earthreason import masks, procedural, questions, readers  # noqa: F401

@@ -1,0 +1,121 @@
+"""The released EarthReason layout, and the step that loads its images and labels.
+
+``earthreason`` reads ``DIR/{split}/images/*.jpg|png``, ``DIR/{split}/labels/*.png``
+(single-channel; pixel != 0 is foreground) and ``DIR/{split}/QAs/*.json|txt`` holding
+``{"questions": [...], "answer": [...]}``, paired by file stem (SegEarth-R1 pairs them by
+sorted name order, so the stems must agree). ``DIR/{split}/{split}/...`` (a nested copy) is
+accepted too. An empty ``answer`` list is an empty-target sample. ``DIR`` may also be the
+split folder itself.
+
+The source reads only the QA files; ``load_earthreason_files`` (in the workers) reads and
+fully decodes image and label and rejects: ``missing_image`` (a QA file without an image),
+``missing_mask``, ``corrupt_image`` / ``corrupt_mask`` (unreadable or truncated) and
+``mask_size_mismatch`` (label and image differ in size).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+from r1data.corpora.earthreason.questions import EMPTY_ANSWER
+from r1data.corpora.vqa_verify.imagefiles import BadImage, find_image, read_image
+from r1data.errors import UsageError
+from r1data.steps.base import Reject, Source, StepContext, source, step
+
+
+def split_folder(dir: str, split: str) -> Path:
+    """The folder holding ``images/``, ``labels/`` and ``QAs/`` for ``split``."""
+    d = Path(dir)
+    if not d.is_dir():
+        raise UsageError(f"--source-dir {dir}: not a directory (expected EarthReason's {split}/images, labels, QAs)")
+    for cand in (d / split / split, d / split, d):
+        if (cand / "QAs").is_dir():
+            return cand
+    raise UsageError(f"--source-dir {dir}: no {split}/QAs folder (expected {split}/images, {split}/labels, "
+                     f"{split}/QAs as released in earth-insights/EarthReason)")
+
+
+@source("earthreason")
+class EarthReasonReader(Source):
+    """Rows of the released EarthReason layout (see the module docstring)."""
+
+    takes_dir = True
+
+    def __init__(self, ctx: StepContext, *, dir: str, split: str = "train"):
+        self.folder = split_folder(dir, split)
+        self.split = split
+        self.qa_files = sorted(p for p in (self.folder / "QAs").iterdir() if p.suffix.lower() in (".json", ".txt"))
+
+    def __len__(self) -> int:
+        return len(self.qa_files)
+
+    def read(self, start: int = 0) -> Iterator[dict | Reject]:
+        for path in self.qa_files[start:]:
+            stem = path.stem
+            row = {"id": f"{self.split}-{stem}", "image_id": stem, "source": "earthreason"}
+            try:
+                qa = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, ValueError) as e:
+                yield Reject(row, "bad_qa", f"{path}: {e}")
+                continue
+            questions = qa.get("questions") if isinstance(qa, dict) else None
+            answers = qa.get("answer", []) if isinstance(qa, dict) else None
+            if not isinstance(questions, list) or not questions or not all(isinstance(q, str) for q in questions) \
+                    or not isinstance(answers, list):
+                yield Reject(row, "bad_qa", f"{path}: expected {{\"questions\": [str, ...], \"answer\": [str, ...]}}")
+                continue
+            image = find_image(self.folder / "images", stem)
+            if image is None:
+                yield Reject(row, "missing_image", f"{path.name}: no image {stem}.* in {self.folder / 'images'}")
+                continue
+            yield {**row, "image_path": str(image), "label_path": str(self.folder / "labels" / f"{stem}.png"),
+                   "question": questions[0], "questions": questions,
+                   "answer": answers[0] if answers else EMPTY_ANSWER, "empty_by_qa": not answers,
+                   "target_class": "", "classes": []}
+
+
+@step("load_earthreason_files")
+def load_earthreason_files(rows: list[dict], ctx: StepContext) -> Iterator[dict | Reject]:
+    """Read image and label of each released row into ``image``, ``mask_array``, ``width``,
+    ``height`` and ``empty``; rows that already hold a mask (procedural ones) pass through."""
+    for row in rows:
+        if row.get("mask_array") is not None:
+            yield row
+            continue
+        try:
+            im = read_image(Path(row["image_path"]))
+        except BadImage as e:
+            yield Reject(row, e.reason, e.detail)
+            continue
+        try:
+            label = read_image(Path(row["label_path"]))
+        except BadImage as e:
+            reason = "missing_mask" if e.reason == "missing_image" else "corrupt_mask"
+            yield Reject(row, reason, e.detail)
+            continue
+        if (label.width, label.height) != (im.width, im.height):
+            yield Reject(row, "mask_size_mismatch", f"{row['label_path']} is {label.width}x{label.height}, "
+                                                    f"the image {im.width}x{im.height}")
+            continue
+        from r1data.geometry import png_to_mask
+
+        mask = png_to_mask(label.data) if label.data[:8] == b"\x89PNG\r\n\x1a\n" else _any_to_mask(label.data)
+        empty = not mask.any()
+        if row.get("empty_by_qa") and not empty:
+            ctx.stats.count("empty_answer_nonempty_mask")   # kept: the mask is the ground truth
+        ctx.stats.count("empty_targets", int(empty))
+        yield {**row, "image": im.data, "width": im.width, "height": im.height, "mask_array": mask, "empty": empty}
+
+
+def _any_to_mask(data: bytes) -> np.ndarray:
+    import io
+
+    from PIL import Image
+
+    with Image.open(io.BytesIO(data)) as im:
+        arr = np.asarray(im)
+    return (arr[..., 0] if arr.ndim == 3 else arr) > 0

@@ -1,0 +1,17 @@
+"""VQA-Verify (SATORI-R1): VQA in three verifiable stages, caption, box and answer.
+
+The corpus's Python, by role:
+
+* ``scene.py``        a procedural tabletop scene (objects with boxes) and its renderer
+* ``questions.py``    questions whose answers follow from the scene's object list
+* ``procedural.py``   the embedded default: ``procedural_tabletop_vqa`` and ``render_tabletop_vqa``
+* ``readers.py``      real sources: COCO + VQAv2, GQA, and a plain JSONL of image/question/answer/box
+* ``imagefiles.py``   reading image files with every defect caught (shared with earthreason)
+* ``glance_focus.py`` the programmatic annotator: answer-aligned caption, boxes, SATORI completion
+* ``verifiers.py``    format, box against grounding, caption against answer, answer against truth
+
+``pipelines/vqa_verify.yaml`` names these steps in order.
+"""
+
+from r1data.corpora.vqa_verify import glance_focus, procedural, verifiers  # noqa: F401
+from r1data.corpora.vqa_verify import readers  # noqa: F401  (COCO/VQAv2, GQA, JSONL sources)
