@@ -54,5 +54,8 @@ def validate_cmd(corpus: str, source: str | None, workspace: str | None) -> None
     assets = Assets.from_workspace(workspace)
     resolved = load_spec(corpus, assets, source=source)
     StepRunner(resolved, resolved.steps, seed=resolved.spec.seed)  # builds every step
+    from r1data.rewards.evaluation import spec_rewards
+
+    spec_rewards(resolved.file)   # reward names and parameters (errors name file, line, key)
     click.echo(f"ok: {resolved.file} ({len(resolved.steps)} steps, schema {resolved.schema.name} "
                f"with {len(resolved.schema.fields)} fields, source {resolved.source_name})")
