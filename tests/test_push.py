@@ -156,3 +156,44 @@ def test_a_corpus_whose_shards_changed_is_refused(built, tmp_path, cli):
 def test_bad_repo_id_is_a_usage_error(built, cli):
     r = cli("push", built, "--repo", "no-slash")
     assert r.exit_code == 2 and "ORG/NAME" in r.stderr
+
+
+def test_reviewed_push_drops_rejected_rows_and_applies_fixes(built, tmp_path, cli):
+    import datetime as dt
+    import json
+
+    import datasets
+    import pyarrow as pa
+
+    from r1data.corpus import Corpus
+    from r1data.review.store import REVIEWS_SCHEMA, save_reviews
+
+    copy = tmp_path / "copy"
+    shutil.copytree(built, copy)
+    r = cli("push", copy, "--repo", "lab/s", "--reviewed", "--dry-run", tmp_path / "none")
+    assert r.exit_code == 2 and "no reviews" in r.stderr
+
+    ids = Corpus(copy).table("train").column("id").to_pylist()[:3]
+    now = dt.datetime.now(dt.timezone.utc)
+    reviews = pa.Table.from_pylist([
+        {"id": ids[0], "verdict": "reject", "corrected": "{}"},
+        {"id": ids[1], "verdict": "fixed", "corrected": json.dumps({"answer": "a reviewer's answer"})},
+        {"id": ids[2], "verdict": "accept", "corrected": "{}"},
+    ], schema=pa.schema([REVIEWS_SCHEMA.field("id"), REVIEWS_SCHEMA.field("verdict"),
+                         REVIEWS_SCHEMA.field("corrected")]))
+    n = reviews.num_rows
+    reviews = reviews.append_column("reviewer", pa.array(["ana@lab"] * n)) \
+        .append_column("reviewed_at", pa.array([now] * n, REVIEWS_SCHEMA.field("reviewed_at").type)) \
+        .append_column("task_id", pa.array([1, 2, 3], pa.int64())) \
+        .append_column("project", pa.array(["p"] * n)) \
+        .append_column("annotation_id", pa.array([11, 12, 13], pa.int64()))
+    save_reviews(copy, reviews.select(REVIEWS_SCHEMA.names), project="p")
+
+    dry = tmp_path / "reviewed"
+    r = cli("push", copy, "--repo", "lab/s", "--reviewed", "--dry-run", dry)
+    assert r.exit_code == 0, r.stderr
+    train = datasets.load_dataset(str(dry))["train"]
+    assert train.num_rows == Corpus(copy).manifest["splits"]["train"]["rows"] - 1
+    by_id = {row["id"]: row["answer"] for row in train.select_columns(["id", "answer"])}
+    assert ids[0] not in by_id and by_id[ids[1]] == "a reviewer's answer"
+    assert "Not reviewed by people" not in (dry / "README.md").read_text()
