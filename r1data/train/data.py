@@ -1,0 +1,244 @@
+"""Rows of a build -> TRL's conversational formats.
+
+SFT rows are ``{"messages": [system?, user, assistant], "images": [PIL, ...]}``; GRPO rows are
+``{"prompt": [system?, user], "images": [...], COLUMN: value, ...}`` carrying every column the
+rewards read (TRL hands them to the reward functions as keyword arguments). Which field is the
+question, the reasoning and the images comes from the schema's roles in the build's manifest,
+unless the recipe's ``data:`` names them. Rows the model cannot take (an image missing or
+undecodable, a prompt over the token limit, no target text) are skipped and counted by reason.
+"""
+
+from __future__ import annotations
+
+import io
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from r1data.errors import SpecError
+from r1data.train.recipe import LoadedRecipe, RowsSpec
+
+
+@dataclass
+class RowMapping:
+    """The columns a recipe reads from a build, resolved against its schema."""
+
+    prompt_template: str
+    prompt_fields: list[str]
+    completion: str | None
+    images: str | None
+    reward_columns: list[str]
+
+    def columns(self, stage: str) -> list[str]:
+        cols = ["id", *self.prompt_fields]
+        if self.images:
+            cols.append(self.images)
+        if stage == "sft" and self.completion:
+            cols.append(self.completion)
+        if stage == "grpo":
+            cols.extend(self.reward_columns)
+        return list(dict.fromkeys(cols))
+
+
+@dataclass
+class Skipped:
+    """Rows left out of a stage, by reason, with the first few ids of each."""
+
+    counts: Counter = field(default_factory=Counter)
+    examples: dict[str, list[str]] = field(default_factory=dict)
+
+    def add(self, reason: str, row_id: Any) -> None:
+        self.counts[reason] += 1
+        ids = self.examples.setdefault(reason, [])
+        if len(ids) < 3:
+            ids.append(str(row_id))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {r: {"rows": n, "examples": self.examples[r]} for r, n in self.counts.most_common()}
+
+
+def schema_role(schema: dict, role: str) -> str | None:
+    """The first field of the build's schema with ``role`` (question, reasoning, image...)."""
+    for name, f in schema.get("fields", {}).items():
+        if f.get("role") == role:
+            return name
+    return None
+
+
+def resolve_mapping(loaded: LoadedRecipe, schema: dict, reward_columns: list[str], vision: bool) -> RowMapping:
+    """Check the recipe's ``data:`` against the build's schema; fill the gaps from the roles."""
+    from jinja2 import Environment, meta
+
+    d = loaded.recipe.data
+    fields = set(schema.get("fields", {}))
+    if d.prompt is None:
+        question = schema_role(schema, "question")
+        if question is None:
+            raise loaded.error("a `prompt:` template (the schema has no field with role: question)", "data")
+        template = "{{ %s }}" % question
+    else:
+        template = d.prompt
+    try:
+        variables = sorted(meta.find_undeclared_variables(Environment().parse(template)))
+    except Exception as e:  # jinja2.TemplateSyntaxError and friends
+        raise loaded.error(f"a valid Jinja template ({e})", "data", "prompt") from None
+    unknown = [v for v in variables if v not in fields]
+    if unknown:
+        raise loaded.error(f"fields of the build's schema ({', '.join(sorted(fields))})", "data", "prompt",
+                           got=unknown)
+    completion = d.completion or schema_role(schema, "reasoning") or schema_role(schema, "answer")
+    if completion is not None and completion not in fields:
+        raise loaded.error(f"a field of the build's schema ({', '.join(sorted(fields))})", "data", "completion",
+                           got=completion)
+    images = None
+    if vision and d.images != "none":
+        images = d.images or schema_role(schema, "image")
+        if images is not None and images not in fields:
+            raise loaded.error("an image field of the build's schema or 'none'", "data", "images", got=images)
+    missing = [c for c in reward_columns if c not in fields]
+    if missing:
+        raise loaded.error(f"rewards reading columns the build has ({', '.join(sorted(fields))})", "rewards",
+                           got=missing)
+    return RowMapping(template, variables, completion, images, list(reward_columns))
+
+
+def read_rows(corpus: Any, rows: RowsSpec, columns: list[str], loaded: LoadedRecipe, stage: str) -> list[dict]:
+    """The rows of a split (filtered by the recipe's ``where``, cut at ``limit``), as dicts."""
+    import duckdb
+
+    from r1data.errors import UsageError
+
+    if rows.split not in corpus.splits:
+        raise UsageError(f"{loaded.where(stage, 'rows', 'split')}: {stage}.rows.split: the build "
+                         f"{corpus.path} has no split {rows.split!r} (splits: {', '.join(corpus.splits)})")
+    con = corpus.duckdb()
+    select = ", ".join(f'"{c}"' for c in columns)
+    # the split name is a checked identifier of the build (one of corpus.splits), safe to inline
+    sql = f"SELECT {select} FROM data WHERE split = '{rows.split}'"
+    if rows.where:
+        sql += f" AND ({rows.where})"
+    if rows.limit:
+        sql += f" LIMIT {int(rows.limit)}"
+    try:
+        return con.sql(sql).to_arrow_table().to_pylist()
+    except duckdb.Error as e:
+        raise loaded.error(f"a DuckDB condition over the corpus columns ({str(e).splitlines()[0]})",
+                           stage, "rows", "where", got=rows.where) from None
+
+
+def decode_images(value: Any, limit: int | None) -> list[Any] | None:
+    """PIL images (RGB) from a stored image cell or list of cells; None when any is missing."""
+    from PIL import Image
+
+    cells = value if isinstance(value, list) else [value]
+    cells = cells[:limit] if limit else cells
+    out = []
+    for cell in cells:
+        data = cell.get("bytes") if isinstance(cell, dict) else cell
+        if not data:
+            return None
+        try:
+            with Image.open(io.BytesIO(data)) as im:
+                out.append(im.convert("RGB"))
+        except Exception:  # PIL raises several types for bad bytes; the reason is recorded by the caller
+            return None
+    return out or None
+
+
+class RowFormatter:
+    """Turns rows into TRL examples for one model (its processing class sets the token counts)."""
+
+    def __init__(self, loaded: LoadedRecipe, mapping: RowMapping, processing_class: Any):
+        from jinja2 import Environment, StrictUndefined
+
+        self.recipe = loaded.recipe
+        self.mapping = mapping
+        self.processing_class = processing_class
+        self.tokenizer = getattr(processing_class, "tokenizer", processing_class)
+        self.image_processor = getattr(processing_class, "image_processor", None)
+        self.template = Environment(undefined=StrictUndefined, keep_trailing_newline=False).from_string(
+            mapping.prompt_template)
+
+    def _turn(self, role: str, text: str, n_images: int = 0) -> dict:
+        if self.mapping.images is None:
+            return {"role": role, "content": text}
+        return {"role": role, "content": [{"type": "image"}] * n_images + [{"type": "text", "text": text}]}
+
+    def _prompt(self, row: dict, images: list | None) -> list[dict]:
+        turns = []
+        if self.recipe.system_prompt:
+            turns.append(self._turn("system", self.recipe.system_prompt.strip()))
+        turns.append(self._turn("user", self.template.render(**row).strip(), len(images or [])))
+        return turns
+
+    def _tokens(self, messages: list[dict], images: list | None, generation_prompt: bool) -> int:
+        """Token count of the rendered chat, image placeholders expanded to their patch count."""
+        ids = self.tokenizer.apply_chat_template(messages, tokenize=True, add_generation_prompt=generation_prompt)
+        if isinstance(ids, dict) or hasattr(ids, "keys"):
+            ids = ids["input_ids"]
+        n = len(ids)
+        if images and self.image_processor is not None:
+            merge = getattr(self.image_processor, "merge_size", 1) ** 2
+            for im in images:
+                n += self.image_processor.get_number_of_image_patches(im.height, im.width) // merge - 1
+        return n
+
+    def _images(self, row: dict, skipped: Skipped) -> tuple[bool, list | None]:
+        if self.mapping.images is None:
+            return True, None
+        images = decode_images(row.get(self.mapping.images), self.recipe.data.max_images)
+        if images is None:
+            skipped.add("missing_image", row.get("id"))
+            return False, None
+        return True, images
+
+    def sft(self, rows: list[dict], max_tokens: int | None) -> tuple[list[dict], Skipped]:
+        """``messages`` (+ ``images``) examples; rows with no target text or too long are skipped."""
+        out, skipped = [], Skipped()
+        for row in rows:
+            target = row.get(self.mapping.completion) if self.mapping.completion else None
+            if not target or not str(target).strip():
+                skipped.add("empty_completion", row.get("id"))
+                continue
+            ok, images = self._images(row, skipped)
+            if not ok:
+                continue
+            messages = self._prompt(row, images) + [self._turn("assistant", str(target).strip())]
+            if max_tokens and self._tokens(messages, images, False) > max_tokens:
+                skipped.add("too_long", row.get("id"))
+                continue
+            example = {"messages": messages}
+            if images is not None:
+                example["images"] = images
+            out.append(example)
+        return out, skipped
+
+    def grpo(self, rows: list[dict], max_prompt_tokens: int | None) -> tuple[list[dict], Skipped]:
+        """``prompt`` (+ ``images``) examples with the reward columns; long prompts are skipped."""
+        out, skipped = [], Skipped()
+        for row in rows:
+            ok, images = self._images(row, skipped)
+            if not ok:
+                continue
+            prompt = self._prompt(row, images)
+            if max_prompt_tokens and self._tokens(prompt, images, True) > max_prompt_tokens:
+                skipped.add("too_long", row.get("id"))
+                continue
+            example: dict[str, Any] = {"id": row.get("id"), "prompt": prompt}
+            example.update({c: row.get(c) for c in self.mapping.reward_columns})
+            if images is not None:
+                example["images"] = images
+            out.append(example)
+        return out, skipped
+
+
+def to_dataset(examples: list[dict], skipped: Skipped, stage: str, loaded: LoadedRecipe) -> Any:
+    """A ``datasets.Dataset`` (TRL's input); no row left is an error naming the stage's rows."""
+    from datasets import Dataset
+
+    if not examples:
+        why = ", ".join(f"{n} {reason}" for reason, n in skipped.counts.most_common()) or "none selected"
+        raise SpecError(str(loaded.file), f"{stage}.rows", f"rows left to train on (skipped: {why}; "
+                        "loosen `where`, the token limits under `data:` or the images)",
+                        line=loaded.lines.line((stage, "rows")) or loaded.lines.line((stage,)))
+    return Dataset.from_list(examples)

@@ -1,0 +1,176 @@
+"""Training recipes: ``train/NAME.yaml`` parsed once, at the edge, into a typed :class:`Recipe`.
+
+A recipe says what to train and how: the base model, which rows of the build feed the
+cold-start SFT and which feed GRPO, how a row becomes TRL's conversational format (system
+prompt, a Jinja template for the user turn, the image column), the TRL ``SFTConfig`` and
+``GRPOConfig`` fields of each stage, the rewards (by registry name, with weights and
+parameters; by default the corpus spec's ``rewards:`` list) and LoRA as a switch. Every key
+is checked before anything loads: an unknown TRL field or reward names the file, line and key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from r1data.errors import SpecError, UnknownNameError
+from r1data.spec import RewardSpec
+from r1data.yamlio import LineMap, key_path, load_yaml, pydantic_problems, raise_problems
+
+# TRL config fields r1data sets itself: a recipe naming them would be silently overridden
+RESERVED = {
+    "sft": {"output_dir": "set by --output", "resume_from_checkpoint": "rerun the command to resume"},
+    "grpo": {"output_dir": "set by --output", "resume_from_checkpoint": "rerun the command to resume",
+             "reward_weights": "give each reward a `weight:` under `rewards:`"},
+}
+
+
+class RowsSpec(BaseModel):
+    """Which rows of the build feed a stage."""
+
+    model_config = ConfigDict(extra="forbid")
+    split: str = "train"
+    where: str | None = Field(None, description="a DuckDB condition over the corpus columns")
+    limit: int | None = Field(None, gt=0)
+
+
+class StageSpec(BaseModel):
+    """One stage (SFT or GRPO): on or off, its rows and its TRL config fields."""
+
+    model_config = ConfigDict(extra="forbid")
+    enabled: bool = True
+    rows: RowsSpec = RowsSpec()
+    config: dict[str, Any] = Field(default_factory=dict)
+
+
+class DataSpec(BaseModel):
+    """How a row becomes TRL's conversational format. Unset fields come from the schema's roles."""
+
+    model_config = ConfigDict(extra="forbid")
+    prompt: str | None = Field(None, description="Jinja template of the user turn over the row's fields "
+                                                 "(default: the schema's question field)")
+    completion: str | None = Field(None, description="the SFT target column (default: the reasoning field)")
+    images: str | None = Field(None, description="image column (default: the schema's image field); "
+                                                 "'none' trains text-only")
+    max_images: int | None = Field(None, gt=0, description="first N images of a row")
+    min_pixels: int | None = Field(None, gt=0)
+    max_pixels: int | None = Field(None, gt=0)
+    max_prompt_tokens: int | None = Field(None, gt=0, description="GRPO rows whose prompt is longer are skipped")
+    max_sft_tokens: int | None = Field(None, gt=0, description="SFT rows longer than this are skipped")
+
+
+class LoraSpec(BaseModel):
+    """LoRA through peft; off by default (full fine-tuning as in the papers)."""
+
+    model_config = ConfigDict(extra="forbid")
+    enabled: bool = False
+    r: int = Field(16, gt=0)
+    alpha: int = Field(32, gt=0)
+    dropout: float = Field(0.05, ge=0, lt=1)
+    target_modules: list[str] | str = "all-linear"
+
+
+class Recipe(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    corpus: str = Field(description="the corpus the recipe is for (checked against the build)")
+    model: str = Field(description="base model: a hub id (cached) or a local folder")
+    description: str = ""
+    paper: str = ""
+    dtype: Literal["auto", "float32", "bfloat16", "float16"] | None = None
+    system_prompt: str = ""
+    data: DataSpec = DataSpec()
+    sft: StageSpec = StageSpec()
+    grpo: StageSpec = StageSpec()
+    rewards: list[RewardSpec] | None = Field(None, description="default: the corpus spec's rewards")
+    lora: LoraSpec = LoraSpec()
+
+
+@dataclasses.dataclass
+class LoadedRecipe:
+    """A checked recipe and where it came from (for errors that name the file and line)."""
+
+    recipe: Recipe
+    file: Path
+    lines: LineMap
+
+    def where(self, *loc: Any) -> str:
+        line = self.lines.line(loc)
+        return f"{self.file}:{line}" if line else str(self.file)
+
+    def error(self, expected: str, *loc: Any, got: Any = None) -> SpecError:
+        return SpecError(str(self.file), key_path(loc), expected, got=got, line=self.lines.line(loc))
+
+
+@lru_cache(maxsize=None)
+def trl_fields(stage: str) -> frozenset[str]:
+    """The field names of TRL's ``SFTConfig`` or ``GRPOConfig``."""
+    from trl import GRPOConfig, SFTConfig
+
+    cls = SFTConfig if stage == "sft" else GRPOConfig
+    return frozenset(f.name for f in dataclasses.fields(cls) if f.init)
+
+
+def load_recipe(name_or_path: str | Path, assets: Any = None) -> LoadedRecipe:
+    """Load and check a recipe given by path or by name (``scene30k`` -> ``train/scene30k.yaml``)."""
+    from r1data.assets import Assets
+
+    assets = assets or Assets.from_workspace()
+    path = assets.resolve("train", name_or_path)
+    data, lines = load_yaml(path)
+    file = str(path)
+    if not isinstance(data, dict):
+        raise SpecError(file, "", "a mapping (corpus, model, sft, grpo, rewards, ...)", got=type(data).__name__)
+    try:
+        recipe = Recipe.model_validate(data)
+    except ValidationError as e:
+        raise_problems(file, pydantic_problems(e, file, lines))
+        raise AssertionError("unreachable") from None
+    loaded = LoadedRecipe(recipe, path, lines)
+    problems = check_recipe(loaded)
+    if problems:
+        raise SpecError.from_problems(file, problems)
+    return loaded
+
+
+def check_recipe(loaded: LoadedRecipe) -> list[str]:
+    """Every problem of the TRL config keys and the rewards, as ``FILE:LINE: KEY: expected`` lines."""
+    r = loaded.recipe
+    problems: list[str] = []
+
+    def problem(loc: tuple, expected: str) -> None:
+        problems.append(f"{loaded.where(*loc)}: {key_path(loc)}: {expected}")
+
+    for stage in ("sft", "grpo"):
+        known = trl_fields(stage)
+        cls = "SFTConfig" if stage == "sft" else "GRPOConfig"
+        for key in getattr(r, stage).config:
+            loc = (stage, "config", key)
+            if key in RESERVED[stage]:
+                problem(loc, f"not settable in a recipe ({RESERVED[stage][key]})")
+            elif key not in known:
+                close = difflib.get_close_matches(key, sorted(known), n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else ""
+                problem(loc, f"unknown TRL {cls} field{hint}")
+    for i, spec in enumerate(r.rewards or []):
+        problems.extend(check_reward(spec, loaded.where("rewards", i), f"rewards[{i}]"))
+    return problems
+
+
+def check_reward(spec: RewardSpec, where: str, key: str) -> list[str]:
+    """Problems with one ``- reward: NAME`` entry: an unknown name or parameter."""
+    from r1data import rewards
+
+    try:
+        info = rewards.info(spec.reward)
+    except UnknownNameError as e:
+        return [f"{where}: {key}.reward: {e.message}"]
+    unknown = sorted(set(spec.params) - set(info.params))
+    if unknown:
+        return [f"{where}: {key}.params: unknown parameter {', '.join(map(repr, unknown))} of "
+                f"{spec.reward} (parameters: {', '.join(info.params) or 'none'})"]
+    return []
