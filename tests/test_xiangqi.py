@@ -1,0 +1,309 @@
+"""Xiangqi: boards and coordinates, the real engine (moves, searches, restarts), tiny builds.
+
+Every test drives the real /usr/games/fairy-stockfish and pyffish; the module is skipped on
+a machine without them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+from pathlib import Path
+
+import pytest
+
+pyffish = pytest.importorskip("pyffish")
+from r1data.corpora.xiangqi.uci import DEFAULT_ENGINE  # noqa: E402
+
+ENGINE = os.environ.get("R1DATA_FAIRY_STOCKFISH") or DEFAULT_ENGINE
+if not (os.path.isfile(ENGINE) or shutil.which(ENGINE)):
+    pytest.skip("fairy-stockfish is not installed (apt-get install fairy-stockfish)", allow_module_level=True)
+
+import r1data  # noqa: E402
+from r1data.corpora.xiangqi.analysis import Analyzer  # noqa: E402
+from r1data.corpora.xiangqi.board import (START_FEN, Board, FenError, check_fen, from_engine,  # noqa: E402
+                                          game_fens, material, to_engine, to_wxf, wxf_to_iccs)
+from r1data.rewards import load as load_reward  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+OPENING = ["h2e2", "h9g7", "h0g2", "i9h9", "i0h0", "b9c7", "b0c2", "c6c5"]
+
+
+@pytest.fixture(scope="module")
+def analyzer():
+    a = Analyzer(ENGINE, cache_size=0)
+    yield a
+    a.close()
+
+
+# -- conventions ---------------------------------------------------------------------------------
+
+def test_iccs_and_engine_ranks_cross_only_through_to_from_engine():
+    assert to_engine("h2e2") == "h3e3"
+    assert to_engine("b0c2") == "b1c3" and from_engine("b1c3") == "b0c2"
+    assert from_engine("b3b10") == "b2b9"
+    with pytest.raises(ValueError):
+        to_engine("h2e10")
+
+
+def test_board_plays_a_game_and_writes_the_fen_fairy_stockfish_writes():
+    fens, bad, _ = game_fens(START_FEN, OPENING)
+    assert bad is None and len(fens) == len(OPENING) + 1
+    engine_fen = pyffish.get_fen("xiangqi", START_FEN, [to_engine(m) for m in OPENING])
+    assert fens[-1] == engine_fen
+    assert to_wxf(START_FEN, OPENING[:3]) == ["C2=5", "H8+7", "H2+3"]
+    legal = sorted(from_engine(m) for m in pyffish.legal_moves("xiangqi", START_FEN, []))
+    assert wxf_to_iccs(START_FEN, "C2=5", legal) == "h2e2"
+    assert wxf_to_iccs(START_FEN, "C2=9", legal) is None      # h2a2: the other cannon is in the way
+    mat = material(Board.from_fen(START_FEN))
+    assert mat["red"]["points"] == mat["black"]["points"] == 48.0
+
+
+@pytest.mark.parametrize("fen, why", [
+    ("rnbakabnr/9/1c5c1/p1p1p1p1p/9/9/P1P1P1P1P/1C5C1/9/RNBAKABNK w - - 0 1", "generals"),
+    ("rnbakabnr/9/1c5c1/p1p1p1p1p/9/9/P1P1P1P1P/1C5C1/RNBAKABNR w - - 0 1", "ranks"),
+    ("rnbakabnr/9/1c5c1/p1p1p1p1p/9/9/P1P1P1P1P/1C5C1/9/RNBAKABNR x - - 0 1", "side to move"),
+    ("rnbakabnr/9/1c5c1/p1p1p1p1p/9/9/P1P1P1P1P/1C5C1/9/RNBAKABNZ w - - 0 1", "unknown piece"),
+    # Black to move, but Red's general already stands in check from Black's chariot
+    ("4k4/9/9/9/4r4/9/9/9/9/4K4 b - - 0 1", "in check"),
+])
+def test_bad_fens_are_refused_with_the_reason(fen, why):
+    with pytest.raises(FenError, match=why):
+        check_fen(fen)
+
+
+# -- the engine --------------------------------------------------------------------------------
+
+def test_engine_move_generation_matches_pyffish_on_played_positions(analyzer):
+    fens, _, _ = game_fens(START_FEN, OPENING)
+    ours = analyzer.legal_moves(fens)
+    theirs = [sorted(from_engine(m) for m in pyffish.legal_moves("xiangqi", f, [])) for f in fens]
+    assert ours == theirs
+    assert len(ours[0]) == 44
+
+
+def test_search_is_a_pure_function_of_the_fen(analyzer):
+    fen = game_fens(START_FEN, OPENING[:4])[0][-1]
+    first = analyzer.engine.search(fen, nodes=1500, multipv=3)
+    analyzer.engine.search(START_FEN, nodes=3000, multipv=1)    # anything in between
+    again = analyzer.engine.search(fen, nodes=1500, multipv=3)
+    assert first == again
+    assert len(first.lines) == 3 and first.lines[0].move == first.best_move
+    assert all(ln.pv[0] == ln.move for ln in first.lines)
+
+
+def test_a_killed_engine_is_restarted_and_the_request_retried(analyzer):
+    before = analyzer.restarts
+    analyzer.engine.legal_moves([START_FEN])
+    os.kill(analyzer.engine.pid, signal.SIGKILL)
+    result = analyzer.engine.search(START_FEN, nodes=1000)
+    assert result.best_move in analyzer.engine.legal_moves([START_FEN])[0]
+    assert analyzer.restarts == before + 1
+
+
+def _crashing_engine(tmp_path: Path) -> Path:
+    """A fairy-stockfish wrapper that dies on its first search (once per marker file)."""
+    script = tmp_path / "flaky-engine"
+    marker = tmp_path / "crashed"
+    script.write_text(f"""#!{os.sys.executable}
+import os, subprocess, sys
+engine = subprocess.Popen([{ENGINE!r}], stdin=subprocess.PIPE, stdout=sys.stdout, bufsize=0)
+for line in sys.stdin:
+    if line.startswith("go nodes") and not os.path.exists({str(marker)!r}):
+        open({str(marker)!r}, "w").close()
+        engine.kill()
+        os._exit(1)
+    engine.stdin.write(line.encode())
+""")
+    script.chmod(0o755)
+    return script
+
+
+# -- builds -------------------------------------------------------------------------------------
+
+def _rows(out: Path) -> list[dict]:
+    corpus = r1data.open_corpus(out)
+    return [row for split in corpus.manifest["splits"] for row in corpus.table(split).to_pylist()]
+
+
+@pytest.fixture(scope="module")
+def tiny_workspace(tmp_path_factory) -> Path:
+    """The shipped spec with a tiny engine budget and short games (a workspace overrides it)."""
+    import yaml
+
+    spec = yaml.safe_load((REPO / "pipelines" / "xiangqi.yaml").read_text())
+    steps = {s["step"]: s for s in spec["steps"]}
+    steps["xiangqi_selfplay"].update(max_plies=40, levels=[
+        {"name": "strong", "nodes": 400, "weight": 2},
+        {"name": "novice", "nodes": 100, "temperature": 120, "blunder": 0.1, "weight": 1}])
+    steps["xiangqi_evaluate"]["nodes"] = 400
+    ws = tmp_path_factory.mktemp("xq-workspace")
+    (ws / "pipelines").mkdir()
+    (ws / "pipelines" / "xiangqi.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
+    return ws
+
+
+@pytest.fixture(scope="module")
+def selfplay_build(tmp_path_factory, tiny_workspace):
+    from r1data.engine.runner import build
+
+    out = tmp_path_factory.mktemp("xq") / "selfplay"
+    build("xiangqi", out, size=90, progress=False, workspace=tiny_workspace)
+    return out
+
+
+def test_selfplay_build_holds_the_agreed_columns(selfplay_build):
+    rows = _rows(selfplay_build)
+    assert len(rows) == 90
+    situations = {"red_clear", "red_slight", "balanced", "black_slight", "black_clear"}
+    for row in rows:
+        assert row["move"] in row["legal_moves"] and row["best_move"] in row["legal_moves"]
+        assert row["side_to_move"] == ("red" if " w " in row["fen"] else "black")
+        assert len(row["scored_moves"]) == len(row["scored_values"])
+        assert row["situation"] in situations
+        assert row["best"] == (row["move"] == row["best_move"])
+        assert row["training"] == (row["result"] == "draw" or row["result"] == f"{row['side_to_move']}_win")
+        assert row["move_answer"] == f"Move: {row['move']}" and row["fen"] in row["question"]
+    # positions are unique across the corpus, and no game straddles two splits
+    assert len({" ".join(r["fen"].split()[:2]) for r in rows}) == len(rows)
+    corpus = r1data.open_corpus(selfplay_build)
+    split_of = {}
+    for split in corpus.manifest["splits"]:
+        for gid in corpus.table(split).column("game_id").to_pylist():
+            assert split_of.setdefault(gid, split) == split
+    assert corpus.manifest["counters"]["selfplay_games"] >= 1
+
+
+def test_the_stage2_answer_earns_the_full_reward_and_a_wrong_move_does_not(selfplay_build):
+    rows = _rows(selfplay_build)[:20]
+    cols = {c: [r[c] for r in rows] for c in ("legal_moves", "best_move", "best_score", "scored_moves",
+                                               "scored_values", "side_to_move", "situation")}
+    total = load_reward("xiangqi.total")
+    assert total(completions=[r["analysis"] for r in rows], **cols) == [5.0] * len(rows)
+    wrong = [r["analysis"].replace(f"Move: {r['best_move']}", "Move: a0a0") for r in rows]   # never legal
+    assert all(v <= 2.0 for v in total(completions=wrong, **cols))   # format + situation at most
+
+
+def test_eval_cli_scores_predictions_against_the_build(selfplay_build, tmp_path, cli):
+    rows = _rows(selfplay_build)
+    preds = tmp_path / "preds.jsonl"
+    preds.write_text("".join(json.dumps({"id": r["id"], "completion": r["analysis"]}) + "\n" for r in rows))
+    res = cli("eval", "xiangqi", "--data", str(selfplay_build), "--predictions", str(preds), "--json")
+    assert res.exit_code == 0, res.stderr
+    report = json.loads(res.stdout)
+    # the spec's five rewards, weight 1 each: R = r_legal + r_good + r_best + R_situation + R_format
+    assert set(report["rewards"]) == {"xiangqi.legal", "xiangqi.good", "xiangqi.best", "xiangqi.situation",
+                                      "xiangqi.format"}
+    assert report["weighted"]["mean"] == 5.0
+    assert report["metrics"]["best@1"] == 1.0 and report["metrics"]["5-class@1"] == 1.0
+
+
+def _write_games(folder: Path) -> None:
+    lines = [
+        {"id": "iccs-1", "moves": OPENING, "result": "1-0", "red": "Hu Ronghua", "black": "Yang Guanlin"},
+        {"id": "wxf-1", "fen": game_fens(START_FEN, OPENING)[0][-1], "notation": "wxf",
+         "moves": ["R2+6", "P3+1"], "result": "0-1"},
+        {"id": "cut", "moves": ["H2-E2", "h9g7", "e2e9", "i9h9"], "result": "1/2-1/2"},
+        {"id": "bad-fen", "fen": "rnbakabnr/9/9/9/9/9/9/9/9/RNBAKABNR", "moves": ["h0g2"], "result": "1-0"},
+    ]
+    folder.mkdir()
+    (folder / "games.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines) + "{not json\n")
+
+
+def test_recorded_games_keep_good_moves_and_reject_the_rest_with_reasons(tmp_path, cli):
+    _write_games(tmp_path / "games")
+    out = tmp_path / "out"
+    res = cli("build", "xiangqi", "--source", "games", "--source-dir", str(tmp_path / "games"),
+              "-o", str(out), "--size", "50")
+    assert res.exit_code == 0, res.stderr
+    rows = _rows(out)
+    by_game: dict[str, list[dict]] = {}
+    for row in rows:
+        by_game.setdefault(row["game_id"], []).append(row)
+    assert len(by_game["iccs-1"]) == 8 and by_game["iccs-1"][0]["red_player"] == "Hu Ronghua"
+    assert [r["move"] for r in sorted(by_game["wxf-1"], key=lambda r: r["ply"])] == ["h0h6", "c5c4"]
+    # "cut": the first two moves are the same positions as iccs-1's (deduplicated); its third is illegal
+    rejects = r1data.open_corpus(out).rejects().to_pylist()
+    reasons = {(r["step"], r["reason"]) for r in rejects}
+    assert ("xiangqi_positions", "illegal_move") in reasons
+    cut = next(r for r in rejects if r["reason"] == "illegal_move")
+    assert "ply 2" in cut["detail"] and "e2e9" in cut["detail"]
+    assert ("source", "bad_fen") in reasons and ("source", "bad_json") in reasons
+
+
+def test_missing_source_dir_is_a_one_line_usage_error(tmp_path, cli):
+    res = cli("build", "xiangqi", "--source", "games", "--source-dir", str(tmp_path / "nope"), "-o", str(tmp_path / "o"))
+    assert res.exit_code == 2
+    assert "does not exist" in res.stderr and "Traceback" not in res.stderr
+
+
+@pytest.mark.slow
+def test_a_crashing_engine_is_restarted_and_the_build_unchanged(tmp_path, selfplay_build, tiny_workspace,
+                                                                monkeypatch):
+    from r1data.engine.runner import build
+
+    monkeypatch.setenv("R1DATA_FAIRY_STOCKFISH", str(_crashing_engine(tmp_path)))
+    out = tmp_path / "flaky"
+    result = build("xiangqi", out, size=90, progress=False, workspace=tiny_workspace)
+    assert (tmp_path / "crashed").exists()
+    assert result.manifest["counters"]["engine_restarts"] >= 1
+    assert _rows(out) == _rows(selfplay_build)
+
+
+@pytest.mark.slow
+def test_two_workers_build_the_same_rows_as_one(tmp_path, selfplay_build, tiny_workspace):
+    from r1data.engine.runner import build
+
+    out = tmp_path / "w2"
+    build("xiangqi", out, size=90, workers=2, progress=False, workspace=tiny_workspace)
+    assert _rows(out) == _rows(selfplay_build)
+
+
+@pytest.mark.slow
+def test_kill_and_resume_gives_the_rows_of_an_uninterrupted_build(tmp_path, tiny_workspace):
+    import subprocess
+    import sys
+    import time
+
+    import yaml
+
+    # small shards so that checkpoints happen while games are still being played
+    ws = tmp_path / "ws"
+    shutil.copytree(tiny_workspace, ws)
+    spec = yaml.safe_load((ws / "pipelines" / "xiangqi.yaml").read_text())
+    spec["output"]["shard_size_mb"] = 0.05
+    (ws / "pipelines" / "xiangqi.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
+    def command(out: Path) -> list[str]:
+        return [sys.executable, "-m", "r1data", "build", "xiangqi", "--size", "300", "-o", str(out),
+                "--workspace", str(ws), "--no-progress"]
+
+    # the uninterrupted build in its own process too: engine caches live as long as a process
+    full = tmp_path / "full"
+    assert subprocess.run(command(full), capture_output=True, timeout=300).returncode == 0
+    expected = json.loads((full / "manifest.json").read_text())
+    out = tmp_path / "killed"
+    cmd = command(out)
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.time() + 120
+    while time.time() < deadline and proc.poll() is None:
+        if len(list((out / "data").glob("train-*.arrow")) if (out / "data").exists() else []) >= 3:
+            break
+        time.sleep(0.02)
+    os.killpg(proc.pid, signal.SIGKILL)      # the build and its engine process, at once
+    proc.wait()
+    assert not (out / "manifest.json").exists(), "the build must have been killed mid-way"
+    ckpt = json.loads((out / ".r1data" / "checkpoint.json").read_text())
+    searched_before_kill = ckpt["stats"]["counters"]["engine_searches"]
+    assert ckpt["cursor"] > 0 and searched_before_kill > 0, ckpt["cursor"]
+    resumed = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr
+    got = json.loads((out / "manifest.json").read_text())
+    assert got["splits"] == expected["splits"], "same shards, byte for byte"
+    # the resumed run searched only the games after the checkpoint (its cache starts empty, so a
+    # position an earlier game had searched may be searched once more: totals agree within 10 %)
+    total, full_total = got["counters"]["engine_searches"], expected["counters"]["engine_searches"]
+    assert total - searched_before_kill < full_total, (total, searched_before_kill, full_total)
+    assert abs(total - full_total) <= 0.1 * full_total, (total, full_total)
+    assert _rows(out) == _rows(full)
