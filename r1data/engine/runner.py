@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import fcntl
 import gc
+import hashlib
 import itertools
 import json
 import os
@@ -109,6 +110,10 @@ class _Build:
         self.checkpoint_seconds = checkpoint_seconds
         self.debug = debug
         self.spec_hash = resolved.hash(size, seed)
+        if options.get("annotator"):
+            # another annotator writes other rows: a build with it is another build
+            self.spec_hash = hashlib.sha256(f"{self.spec_hash}|annotator={options['annotator']}".encode()).hexdigest()
+        self.max_cost = options.get("max_cost")
         self.state_dir = out / STATE_DIR
         self.schema = resolved.schema.arrow_schema()
         self.target_bytes = int(resolved.spec.output.shard_size_mb * 1024 * 1024)
@@ -222,8 +227,12 @@ class _Build:
             total_items = None
 
         use_pool = self.workers > 1 and n_prefix > 0
-        if use_pool:
-            executor: Any = ProcessExecutor(args, self.workers)
+        if self.options.get("executor") == "ray" and n_prefix > 0:
+            from r1data.engine.ray_executor import RayExecutor
+
+            executor: Any = RayExecutor(args, self.workers, address=self.options.get("ray_address"))
+        elif use_pool:
+            executor = ProcessExecutor(args, self.workers)
         else:
             executor = LocalExecutor(args, StepRunner(r, r.steps[:n_prefix], seed=self.seed, output=self.out,
                                                       options=self.options, debug=self.debug))
@@ -233,6 +242,7 @@ class _Build:
         self.last_ckpt = time.monotonic()
         exhausted = True
         try:
+            self._check_budget()   # a resumed build may have spent its budget already
             for result in executor.map(self._tasks(src, source_ctx)):
                 self.stats.merge(result.stats)
                 self.stats.merge(source_ctx.stats)   # what the source counted while reading
@@ -249,6 +259,7 @@ class _Build:
                 if self.size is not None and self.kept >= self.size:
                     exhausted = False
                     break
+                self._check_budget()
                 if self._stalled(total_items):
                     exhausted = False
                     break
@@ -280,6 +291,14 @@ class _Build:
         if cost:
             post["cost"] = f"${cost:.2f}"
         return post
+
+    def _check_budget(self) -> None:
+        """Stop (checkpointed, resumable) once the API calls cost ``--max-cost`` dollars."""
+        if self.max_cost is None:
+            return
+        spent = sum(v for k, v in self.stats.counters.items() if k.startswith("cost_usd"))
+        if spent >= self.max_cost:
+            raise BudgetExhausted(f"--max-cost ${self.max_cost:.2f} reached (spent ${spent:.2f})")
 
     def _stalled(self, total_items: int | None) -> bool:
         """An endless source whose records are all rejected would spin forever: stop it."""
@@ -413,13 +432,19 @@ class _Build:
         steps = []
         for b in r.steps:
             s = self.stats.steps.get(b.name, {"in": 0, "out": 0, "rejected": 0})
-            steps.append({"step": b.name, **s, "reasons": self.stats.reasons.get(b.name, {})})
+            entry = {"step": b.name, **s, "reasons": self.stats.reasons.get(b.name, {})}
+            suffix = f":{b.name}"   # what an API step counted: calls, tokens, cost (annotate.py)
+            usage = {k[: -len(suffix)]: v for k, v in self.stats.counters.items() if k.endswith(suffix)}
+            if usage:
+                entry["usage"] = usage
+            steps.append(entry)
         return {
             "corpus": r.name,
             "description": r.spec.description,
             "r1data_version": r1data.__version__,
             "spec_hash": self.spec_hash,
             "spec_file": r.file.name,
+            **({"annotator": self.options["annotator"]} if self.options.get("annotator") else {}),
             "spec": r.canonical(self.size, self.seed),
             "seed": self.seed,
             "size": self.size,

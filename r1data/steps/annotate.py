@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterator
 from typing import Any
 
@@ -26,7 +27,13 @@ class Annotate:
 
     With the ``programmatic`` provider, ``function`` names the registered Python annotator
     that derives the text from ground truth (offline, deterministic). With an API provider
-    the template is rendered with the row and sent; ``--annotator`` swaps the profile.
+    (``gemini``, ``openai``) the template (``annotators/templates/``) is rendered with each
+    row and sent, with the media the template names; the answer, checked against the format
+    the template asks for, goes to ``output``. ``--annotator`` swaps the profile.
+
+    A record the API cannot annotate (refused as unsafe, a 400, an answer still not in the
+    format after the re-asks, failures past the retries) is rejected with that reason.
+    Tokens, dollars, calls and cache hits are counted per step (``tokens_in:annotate``...).
     """
 
     def __init__(self, ctx: StepContext, *, profile: str = "programmatic", function: str | None = None,
@@ -36,24 +43,36 @@ class Annotate:
         chosen = ctx.options.get("annotator") or profile
         self.profile = load_profile(chosen, ctx.assets)
         self.template = template
+        template_path = None
         if template is not None:
             try:
-                ctx.assets.find("annotators", f"templates/{template}", suffixes=(".jinja", ".j2"))
+                template_path = ctx.assets.find("annotators", f"templates/{template}", suffixes=(".jinja", ".j2"))
             except Exception as e:
                 raise UsageError(f"template {template!r}: {getattr(e, 'message', e)}") from None
+        self.client: Any = None
         if self.profile.provider == "programmatic":
             if not function:
                 raise UsageError("a programmatic profile needs 'function' (a registered annotator)")
             self.fn = annotator_functions.get(function)
-            self.backend = None
-        else:
-            factory = providers.get(self.profile.provider)
-            self.backend = factory(self.profile, ctx, template=template, output=output,
-                                   function=function)
+            return
+        if template_path is None:
+            raise UsageError(f"the {self.profile.provider} profile {self.profile.name!r} needs 'template' "
+                             "(a prompt in annotators/templates/)")
+        from r1data.annotators.cache import ResponseCache
+        from r1data.annotators.client import AnnotatorClient
+        from r1data.annotators.prompt import PromptTemplate
+
+        self.prompt = PromptTemplate(template_path)
+        # the profile's limits hold for the whole build: each worker process takes its share
+        share = self.profile.share(int(ctx.options.get("workers") or 1))
+        backend = providers.get(self.profile.provider)(share)   # checks the key's env var now
+        self.client = AnnotatorClient(share, backend, cache=ResponseCache.default(),
+                                      refresh=bool(ctx.options.get("refresh")))
+        weakref.finalize(self, self.client.close)
 
     def __call__(self, rows: list[dict]) -> Iterator[dict | Reject]:
-        if self.backend is not None:
-            yield from self.backend(rows)
+        if self.client is not None:
+            yield from self._annotate_api(rows)
             return
         for row in rows:
             try:
@@ -66,3 +85,41 @@ class Annotate:
             else:
                 row[self.output] = result
             yield row
+
+    def _annotate_api(self, rows: list[dict]) -> Iterator[dict | Reject]:
+        from r1data.annotators.request import AnnotatorCallError
+
+        p = self.profile
+        out: list[dict | Reject | None] = [None] * len(rows)
+        asked: list[int] = []
+        requests = []
+        for i, row in enumerate(rows):
+            try:
+                requests.append(self.prompt.request(row, temperature=p.temperature,
+                                                    max_output_tokens=p.max_output_tokens,
+                                                    response_schema=p.response_schema))
+            except ValueError as e:
+                out[i] = Reject(row, "prompt_error", str(e))
+                continue
+            asked.append(i)
+        answers = self.client.run(requests) if requests else []
+        for i, (_, fmt), answer in zip(asked, requests, answers):
+            row = rows[i]
+            if isinstance(answer, AnnotatorCallError):
+                out[i] = Reject(row, answer.reason, answer.detail)
+                continue
+            row[self.output] = answer.parsed if fmt == "json" else answer.text
+            out[i] = row
+        self._count()
+        yield from out  # type: ignore[misc]
+
+    def _count(self) -> None:
+        usage = self.client.usage.take()
+        name = self.ctx.step
+        stats = self.ctx.stats
+        stats.count(f"api_calls:{name}", usage.calls)
+        stats.count(f"cache_hits:{name}", usage.cache_hits)
+        stats.count(f"api_retries:{name}", usage.retries)
+        stats.count(f"tokens_in:{name}", usage.tokens_in)
+        stats.count(f"tokens_out:{name}", usage.tokens_out)
+        stats.count(f"cost_usd:{name}", usage.cost_usd)

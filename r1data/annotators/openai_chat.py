@@ -1,0 +1,119 @@
+"""The ``openai`` provider: openai's ``AsyncOpenAI`` chat completions, for OpenAI itself and for
+any OpenAI-compatible server (vLLM, SGLang, Ollama, LM Studio) named by ``base_url``.
+
+Images go as base64 ``data:`` URLs in ``image_url`` parts. The client's own retries are off
+(``max_retries=0``): retrying, pacing and caching are :mod:`r1data.annotators.client`'s.
+A profile without ``api_key_env`` (a local server) sends the placeholder key ``EMPTY``.
+"""
+
+from __future__ import annotations
+
+import base64
+import time
+from typing import Any
+
+from r1data.annotators.gemini import is_transport_error
+from r1data.annotators.profile import AnnotatorProfile, providers
+from r1data.annotators.request import (AnnotationRequest, AnnotationResponse, PermanentError,
+                                       TransientError, redact, retry_after_seconds, status_error)
+
+
+class OpenAIChatBackend:
+    """One profile's ``AsyncOpenAI`` client; ``generate`` is a coroutine (one call, no retry)."""
+
+    provider = "openai"
+
+    def __init__(self, profile: AnnotatorProfile):
+        self.profile = profile
+        self._key = profile.api_key()
+        self._client: Any = None
+        self.where = f"annotator {profile.name or 'openai'} ({profile.model} at {profile.base_url or 'api.openai.com'})"
+
+    def _chat(self) -> Any:
+        if self._client is None:   # created on the loop that uses it
+            from openai import AsyncOpenAI
+
+            self._client = AsyncOpenAI(api_key=self._key or "EMPTY", base_url=self.profile.base_url,
+                                       max_retries=0, timeout=self.profile.timeout_s)
+        return self._client.chat.completions
+
+    @staticmethod
+    def messages(request: AnnotationRequest) -> list[dict]:
+        """The request in the chat-completions wire format."""
+        out: list[dict] = []
+        for m in request.messages:
+            if m.role != "user" or all(isinstance(p, str) for p in m.parts):
+                out.append({"role": m.role, "content": m.text})
+                continue
+            content: list[dict] = []
+            for p in m.parts:
+                if isinstance(p, str):
+                    content.append({"type": "text", "text": p})
+                else:
+                    url = f"data:{p.mime_type};base64,{base64.b64encode(p.data).decode('ascii')}"
+                    content.append({"type": "image_url", "image_url": {"url": url}})
+            out.append({"role": "user", "content": content})
+        return out
+
+    async def generate(self, request: AnnotationRequest) -> AnnotationResponse:
+        import openai
+
+        kwargs: dict[str, Any] = {"model": self.profile.model, "messages": self.messages(request),
+                                  "temperature": request.temperature}
+        # OpenAI's own API wants max_completion_tokens (reasoning models refuse max_tokens);
+        # compatible servers (vLLM, Ollama, older SGLang) know max_tokens
+        limit_key = "max_completion_tokens" if self.profile.base_url is None else "max_tokens"
+        kwargs[limit_key] = request.max_output_tokens
+        if request.response_schema is not None:
+            kwargs["response_format"] = {"type": "json_schema", "json_schema": {
+                "name": "annotation", "schema": request.response_schema, "strict": True}}
+        t0 = time.monotonic()
+        try:
+            r = await self._chat().create(**kwargs)
+        except openai.APIStatusError as e:
+            headers = e.response.headers
+            retry_after = retry_after_seconds(headers.get("retry-after"))
+            if retry_after is None and headers.get("retry-after-ms"):
+                retry_after = retry_after_seconds(headers.get("retry-after-ms"))
+                retry_after = retry_after / 1000 if retry_after is not None else None
+            message = redact(_error_message(e), self._key)
+            raise status_error(e.status_code, message, self.where, self.profile.api_key_env,
+                               retry_after) from None
+        except (openai.APITimeoutError, openai.APIConnectionError) as e:
+            reason = "timeout" if isinstance(e, openai.APITimeoutError) else "connection_error"
+            raise TransientError(reason, redact(f"{type(e).__name__}: {e}", self._key)) from None
+        except (ValueError, openai.APIResponseValidationError) as e:   # a 200 whose body is not JSON
+            raise TransientError("malformed_response", redact(f"{type(e).__name__}: {e}", self._key)) from None
+        except Exception as e:
+            if is_transport_error(e):
+                raise TransientError("connection_error", redact(f"{type(e).__name__}: {e}", self._key)) from None
+            raise
+        latency = time.monotonic() - t0
+        if not getattr(r, "choices", None):
+            raise TransientError("malformed_response", "the response holds no choice")
+        choice = r.choices[0]
+        if choice.finish_reason == "content_filter":
+            raise PermanentError("safety_block", "answer blocked by the content filter")
+        message = choice.message
+        text = (message.content or "") if message is not None else ""
+        usage = r.usage
+        return AnnotationResponse(text=text, tokens_in=(usage.prompt_tokens or 0) if usage else 0,
+                                  tokens_out=(usage.completion_tokens or 0) if usage else 0, latency_s=latency,
+                                  finish_reason=str(choice.finish_reason or ""),
+                                  model=str(r.model or self.profile.model or ""))
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.close()
+
+
+def _error_message(e: Any) -> str:
+    body = getattr(e, "body", None)
+    if isinstance(body, dict):
+        inner = body.get("error", body)
+        if isinstance(inner, dict) and inner.get("message"):
+            return str(inner["message"])
+    return str(getattr(e, "message", "") or e)
+
+
+providers.register("openai", OpenAIChatBackend)

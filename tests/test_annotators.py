@@ -1,0 +1,212 @@
+"""API annotators against local servers: the real google-genai and openai clients, pointed
+through ``base_url`` at stand-in servers on 127.0.0.1 that inject the failures of real ones."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from r1data.annotators.cache import ResponseCache
+from r1data.annotators.client import AnnotatorClient
+from r1data.annotators.limits import RateLimiter, backoff_delay
+from r1data.annotators.profile import AnnotatorProfile, providers
+from r1data.annotators.request import AnnotationRequest, AnnotatorUnusable, Media, PermanentError
+from r1data.assets import Assets
+from r1data.errors import UsageError
+from tests.servers import SERVERS
+
+KEY = "sk-r1data-test-7f3a9c-SECRET"
+PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x02\x00\x00\x00\x90wS\xde"
+       b"\x00\x00\x00\x0cIDATx\x9cc\xf8\xcf\xc0\x00\x00\x03\x01\x01\x00\xc9\xfe\x92\xef\x00\x00\x00\x00IEND"
+       b"\xaeB`\x82")
+
+
+@pytest.fixture(params=["openai", "gemini"])
+def server(request):  # type: ignore[no-untyped-def]
+    with SERVERS[request.param](timeout_s=1.0) as s:
+        s.kind = request.param
+        yield s
+
+
+def make_client(server, tmp_path: Path, monkeypatch, *, cache: bool = False, **overrides) -> AnnotatorClient:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("R1DATA_TEST_KEY", KEY)
+    settings = dict(provider=server.kind, model="test-model", base_url=server.url, api_key_env="R1DATA_TEST_KEY",
+                    max_concurrency=8, backoff_initial_s=0.01, backoff_max_s=0.05, timeout_s=0.5,
+                    price_input_per_million=2.0, price_output_per_million=8.0, name="test")
+    settings.update(overrides)
+    profile = AnnotatorProfile(**settings)
+    backend = providers.get(profile.provider)(profile)
+    return AnnotatorClient(profile, backend, cache=ResponseCache(tmp_path / "cache.sqlite") if cache else None)
+
+
+def ask(text: str = "Is there a chair?") -> tuple[AnnotationRequest, str]:
+    return AnnotationRequest.user(text, [Media(PNG, "image/png")]), "think_answer"
+
+
+def test_an_answer_carries_text_tokens_cost_and_the_image(server, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    client = make_client(server, tmp_path, monkeypatch)
+    [answer] = client.run([ask()])
+    client.close()
+    assert answer.parsed.answer == "yes" and "<think>" in answer.text
+    assert answer.tokens_in > 258 and answer.tokens_out > 10 and answer.latency_s > 0
+    assert server.seen[0].image_sizes == [len(PNG)]          # the image arrived intact
+    assert KEY in server.seen[0].auth                        # sent in the header, nowhere else
+    assert client.usage.cost_usd == pytest.approx((answer.tokens_in * 2 + answer.tokens_out * 8) / 1e6)
+
+
+def test_retries_recover_from_429_5xx_timeouts_drops_and_malformed_bodies(server, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    faults = ["429", "500", "503", "timeout", "drop", "malformed"]
+    server.set_faults(list(faults))
+    client = make_client(server, tmp_path, monkeypatch, max_retries=6)
+    [answer] = client.run([ask()])
+    client.close()
+    assert not isinstance(answer, Exception), answer
+    assert answer.parsed.answer == "yes"
+    assert server.faults_served == faults and server.calls == len(faults) + 1
+    assert client.usage.retries == len(faults)
+
+
+def test_retry_after_is_honoured(server, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    server.retry_after = 0.4
+    server.set_faults(["429"])
+    client = make_client(server, tmp_path, monkeypatch)
+    t0 = time.monotonic()
+    [answer] = client.run([ask()])
+    client.close()
+    assert not isinstance(answer, Exception) and time.monotonic() - t0 >= 0.4
+
+
+@pytest.mark.parametrize("faults, reason, calls", [
+    (["400"], "bad_request", 1),
+    (["safety"], "safety_block", 1),
+    (["bad_output"] * 3, "unparsable_output", 3),             # 1 answer + 2 re-asks
+    (["500"] * 3, "gave_up_http_500", 3),                     # max_retries=2: 3 attempts
+])
+def test_permanent_failures_fail_the_record_with_a_reason(server, tmp_path, monkeypatch, faults, reason, calls) -> None:  # type: ignore[no-untyped-def]
+    server.set_faults(faults)
+    client = make_client(server, tmp_path, monkeypatch, max_retries=2, parse_retries=2)
+    [failed] = client.run([ask()])
+    client.close()
+    assert isinstance(failed, PermanentError) and failed.reason == reason, failed
+    assert server.calls == calls
+    assert KEY not in str(failed)
+
+
+def test_a_reask_after_bad_output_recovers(server, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    server.set_faults(["bad_output"])
+    client = make_client(server, tmp_path, monkeypatch)
+    [answer] = client.run([ask()])
+    client.close()
+    assert answer.parsed.answer == "yes" and server.calls == 2
+    assert "not in the required format" in server.seen[1].prompt    # the re-ask says what was wrong
+
+
+def test_a_refused_key_stops_with_the_variable_name_never_the_key(server, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    server.set_faults(["401"])                 # the server's message echoes the key it got
+    client = make_client(server, tmp_path, monkeypatch)
+    with pytest.raises(AnnotatorUnusable) as e:
+        client.run([ask()])
+    client.close()
+    assert "R1DATA_TEST_KEY" in e.value.message and KEY not in e.value.message
+
+
+def test_a_missing_key_is_a_one_line_error_naming_the_variable(monkeypatch) -> None:
+    monkeypatch.delenv("R1DATA_NOT_SET", raising=False)
+    profile = AnnotatorProfile(provider="openai", model="m", api_key_env="R1DATA_NOT_SET", name="p")
+    with pytest.raises(UsageError, match="R1DATA_NOT_SET"):
+        providers.get("openai")(profile)
+
+
+def test_concurrency_stays_within_the_profile(server, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    server.latency_s = 0.1
+    client = make_client(server, tmp_path, monkeypatch, max_concurrency=4)
+    t0 = time.monotonic()
+    answers = client.run([ask(f"question {i}") for i in range(16)])
+    wall = time.monotonic() - t0
+    client.close()
+    assert all(a.parsed.answer == "yes" for a in answers)
+    assert server.max_in_flight == 4
+    assert 0.4 <= wall < 1.2                   # 16 calls, 4 at a time, 0.1 s each
+
+
+def test_second_run_is_served_from_the_cache_and_refresh_asks_again(server, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    requests = [ask(f"question {i}") for i in range(5)]
+    first = make_client(server, tmp_path, monkeypatch, cache=True)
+    a = first.run(requests)
+    first.close()
+    assert server.calls == 5
+    second = make_client(server, tmp_path, monkeypatch, cache=True)
+    b = second.run(requests)
+    second.close()
+    assert server.calls == 5 and second.usage.cache_hits == 5 and second.usage.cost_usd == 0
+    assert [x.text for x in a] == [x.text for x in b] and all(x.cached for x in b)
+    third = make_client(server, tmp_path, monkeypatch, cache=True)
+    third.refresh = True
+    third.run(requests[:2])
+    third.close()
+    assert server.calls == 7
+    assert KEY.encode() not in (tmp_path / "cache.sqlite").read_bytes()
+
+
+def test_the_rate_limiter_paces_requests() -> None:
+    limiter = RateLimiter(requests_per_minute=600)      # 10/s, a 2 s burst of 20
+
+    async def go() -> float:
+        t0 = time.monotonic()
+        for _ in range(30):
+            await limiter.acquire(1)
+        return time.monotonic() - t0
+
+    assert 0.9 <= asyncio.run(go()) < 1.6             # 10 beyond the burst at 10/s
+
+
+def test_backoff_grows_jitters_and_respects_retry_after() -> None:
+    delays = [backoff_delay(k, 1.0, 60.0) for k in range(6)]
+    assert all(2 ** k / 2 <= d <= 2 ** k for k, d in enumerate(delays))
+    assert backoff_delay(10, 1.0, 60.0) <= 60
+    assert backoff_delay(0, 0.01, 1.0, retry_after=3.0) >= 3.0
+
+
+def test_the_cache_survives_kill_minus_9(tmp_path: Path) -> None:
+    path = tmp_path / "cache.sqlite"
+    writer = textwrap.dedent(f"""
+        import itertools, sys
+        sys.path.insert(0, {str(Path(__file__).resolve().parents[1])!r})
+        from r1data.annotators.cache import ResponseCache
+        from r1data.annotators.request import AnnotationResponse
+        cache = ResponseCache({str(path)!r})
+        for i in itertools.count():
+            cache.put(f"key{{i}}", "openai", AnnotationResponse(text="answer " * 200 + str(i), tokens_in=i))
+            if i == 200:
+                print("ready", flush=True)
+    """)
+    proc = subprocess.Popen([sys.executable, "-c", writer], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    cache = ResponseCache(path)
+    n = len(cache)
+    assert cache.check() == "ok" and n > 200
+    for i in range(n):                        # every committed answer reads back whole
+        hit = cache.get(f"key{i}")
+        assert hit is not None and hit.text.endswith(str(i)) and hit.tokens_in == i
+    cache.close()
+
+
+def test_shipped_profiles_load() -> None:
+    from r1data.annotators import load_profile
+
+    assets = Assets.from_workspace()
+    for name, provider in [("gemini-2.5-pro", "gemini"), ("gpt-4o", "openai"), ("vllm-local", "openai"),
+                           ("programmatic", "programmatic")]:
+        p = load_profile(name, assets)
+        assert p.provider == provider and (p.model or provider == "programmatic")
+    assert load_profile("gpt-4o", assets).share(4).max_concurrency == 8
