@@ -68,8 +68,28 @@ def _xywh(b: list) -> list[float]:
     return [float(b[0]), float(b[1]), float(b[0]) + float(b[2]), float(b[1]) + float(b[3])]
 
 
+class _LoadedSource(Source):
+    """A source whose annotation files are read whole once (they are JSON, not streams), then
+    served from position ``start``; subclasses define ``_load``."""
+
+    _items: list[dict | Reject] | None = None
+
+    def _load(self) -> list[dict | Reject]:
+        raise NotImplementedError
+
+    def __len__(self) -> int:
+        if self._items is None:
+            self._items = self._load()
+        return len(self._items)
+
+    def read(self, start: int = 0) -> Iterator[dict | Reject]:
+        if self._items is None:
+            self._items = self._load()
+        yield from self._items[start:]
+
+
 @source("coco_vqa")
-class CocoVQA(Source):
+class CocoVQA(_LoadedSource):
     """VQAv2 questions on COCO images, grounded on COCO instances (see the module docstring)."""
 
     takes_dir = True
@@ -121,19 +141,10 @@ class CocoVQA(Source):
                           "scene_kind": "photo"})
         return items
 
-    def __len__(self) -> int:
-        if self._items is None:
-            self._items = self._load()
-        return len(self._items)
-
-    def read(self, start: int = 0) -> Iterator[dict | Reject]:
-        if self._items is None:
-            self._items = self._load()
-        yield from self._items[start:]
 
 
 @source("gqa")
-class GQA(Source):
+class GQA(_LoadedSource):
     """GQA questions grounded on the scene graph objects their annotations point to."""
 
     takes_dir = True
@@ -174,15 +185,6 @@ class GQA(Source):
                           "expected_size": (graph.get("width"), graph.get("height"))})
         return items
 
-    def __len__(self) -> int:
-        if self._items is None:
-            self._items = self._load()
-        return len(self._items)
-
-    def read(self, start: int = 0) -> Iterator[dict | Reject]:
-        if self._items is None:
-            self._items = self._load()
-        yield from self._items[start:]
 
 
 @source("vqa_jsonl")
