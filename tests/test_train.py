@@ -274,3 +274,21 @@ def test_lora_switch_trains_adapters_and_saves_a_merged_model(tmp_path: Path, bu
     final = run / "grpo" / "final"
     assert (final / "model.safetensors").exists() and not (final / "adapter_config.json").exists()
     assert (run / "sft" / "checkpoint-1" / "adapter_config.json").exists()  # checkpoints hold the adapters
+
+
+@pytest.mark.slow
+def test_vl_sft_trains_on_rows_with_their_images(tmp_path: Path, build: Path, tiny_vl: Path) -> None:
+    """The image corpus path: tiny Qwen2.5-VL, two SFT steps on rows with their rendered views."""
+    from r1data.train import TrainRequest, load_recipe, run_training
+
+    recipe = write_recipe(tmp_path / "vl.yaml", tiny_vl,
+                          sft={"rows": {"split": "train", "limit": 4},
+                               "config": {"per_device_train_batch_size": 2, "max_steps": 2, "save_steps": 1}})
+    run = tmp_path / "run"
+    summary = run_training(TrainRequest(build, load_recipe(recipe), run, stage="sft"))
+    sft = summary["stages"]["sft"]
+    assert sft["global_step"] == 2 and sft["rows"] == 4
+    losses = [e["loss"] for e in log_entries(run / "sft" / "log.jsonl") if "loss" in e]
+    assert len(losses) == 2 and all(l == l and l < 100 for l in losses)
+    assert (run / "sft" / "checkpoint-2" / "model.safetensors").exists()
+    assert (run / "sft" / "final" / "model.safetensors").exists()
