@@ -1,0 +1,94 @@
+"""The longvideo sources: procedural long videos (the embedded default) and any folder of videos.
+
+``procedural_videos`` yields event logs only (no I/O, cheap and ordered); the
+``render_procedural_video`` step turns each into an mp4 inside the build folder, in the
+workers. ``video_folder`` lists the videos of ``--source-dir`` in a fixed order; a video
+with a ``NAME.events.json`` event log beside it (what
+:func:`r1data.corpora.longvideo.render.write_procedural_folder` writes) carries its ground
+truth along.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+from r1data.corpora.longvideo.script import Script, make_script
+from r1data.corpora.longvideo.video import VIDEO_SUFFIXES
+from r1data.errors import UsageError
+from r1data.steps.base import Reject, Source, StepContext, source
+
+
+@source("procedural_videos")
+class ProceduralVideos(Source):
+    """Endless procedural videos; video ``i`` is a pure function of the seed and ``i``.
+
+    ``duration`` is the target length in seconds (a video runs until its last event ends,
+    so short targets come out a little longer); ``objects`` is an inclusive range.
+    """
+
+    def __init__(self, ctx: StepContext, *, duration: float = 180.0, objects: tuple[int, int] = (3, 5)):
+        if not 10 <= duration <= 6 * 3600:
+            raise UsageError(f"duration: expected 10 to 21600 seconds, got {duration}")
+        if not 3 <= objects[0] <= objects[1] <= 12:
+            raise UsageError(f"objects: expected [min, max] with 3 <= min <= max <= 12, got {list(objects)}")
+        self.ctx = ctx
+        self.duration = duration
+        self.objects = objects
+
+    def read(self, start: int = 0) -> Iterator[dict]:
+        i = start
+        while True:
+            rng = self.ctx.rng("video", i)
+            video_id = f"lv{i:07d}"
+            n = int(rng.integers(self.objects[0], self.objects[1] + 1))
+            script = make_script(rng, video_id, self.duration, n)
+            yield {"id": video_id, "video_id": video_id, "script": script, "source": "procedural"}
+            i += 1
+
+
+def _video_id(path: Path, root: Path) -> str:
+    """A stable id from the path under the folder: ``cooking/day 1.mp4`` -> ``cooking_day_1``."""
+    rel = path.relative_to(root).with_suffix("")
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", "_".join(rel.parts)).strip("_") or "video"
+
+
+@source("video_folder")
+class VideoFolder(Source):
+    """Every video (``.mp4 .mkv .webm .mov .avi``) under ``dir``, sorted by path.
+
+    Unreadable files are not skipped here: the ``probe_video`` step rejects them with the
+    reason, so they show in the rejects table.
+    """
+
+    takes_dir = True
+
+    def __init__(self, ctx: StepContext, *, dir: str, recursive: bool = True):
+        root = Path(dir).expanduser()
+        if not root.is_dir():
+            raise UsageError(f"--source-dir {dir}: no such directory (source video_folder reads a folder "
+                             f"of {', '.join(VIDEO_SUFFIXES)} files)")
+        pattern = "**/*" if recursive else "*"
+        self.root = root.resolve()
+        self.paths = sorted(p for p in self.root.glob(pattern)
+                            if p.suffix.lower() in VIDEO_SUFFIXES and not p.name.startswith("."))
+        if not self.paths:
+            raise UsageError(f"--source-dir {dir}: no {', '.join(VIDEO_SUFFIXES)} files in it")
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def read(self, start: int = 0) -> Iterator[dict | Reject]:
+        for path in self.paths[start:]:
+            vid = _video_id(path, self.root)
+            row: dict = {"id": vid, "video_id": vid, "video_path": str(path), "videos": str(path),
+                         "source": "folder", "script": None}
+            log = path.with_name(path.stem + ".events.json")
+            if log.is_file():
+                try:
+                    row["script"] = Script.from_json(log.read_text())
+                except (ValueError, OSError) as e:
+                    yield Reject(row, "bad_event_log", f"{log.name}: {e}")
+                    continue
+            yield row
