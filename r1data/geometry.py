@@ -72,6 +72,39 @@ def boxes_union_iou(pred: ArrayLike, gt: ArrayLike, width: int | None = None, he
     return float((area * (cover_p & cover_g)).sum() / union) if union > 0 else 0.0
 
 
+def boxes_union_iou_batch(preds: Sequence[ArrayLike], gts: Sequence[ArrayLike]) -> np.ndarray:
+    """:func:`boxes_union_iou` (without clipping) for many rows at once: row ``i`` compares the
+    union of ``preds[i]`` with the union of ``gts[i]``. Rows are padded to the largest box count
+    with empty boxes, which cover no cell, so one vectorised pass gives every row's exact IoU."""
+    n = len(preds)
+    if n == 0:
+        return np.zeros(0)
+    cleaned_p = [_clean_boxes(b, None, None, False) for b in preds]
+    cleaned_g = [_clean_boxes(b, None, None, False) for b in gts]
+    kp = max(1, max(len(b) for b in cleaned_p))
+    kg = max(1, max(len(b) for b in cleaned_g))
+    P = np.zeros((n, kp, 4))
+    G = np.zeros((n, kg, 4))
+    for i, (bp, bg) in enumerate(zip(cleaned_p, cleaned_g)):
+        P[i, : len(bp)] = bp
+        G[i, : len(bg)] = bg
+    both = np.concatenate([P, G], axis=1)
+    xs = np.sort(np.concatenate([both[..., 0], both[..., 2]], axis=1), axis=1)
+    ys = np.sort(np.concatenate([both[..., 1], both[..., 3]], axis=1), axis=1)
+    cx, cy = (xs[:, :-1] + xs[:, 1:]) / 2, (ys[:, :-1] + ys[:, 1:]) / 2
+    area = np.diff(ys, axis=1)[:, :, None] * np.diff(xs, axis=1)[:, None, :]
+
+    def cover(b: np.ndarray) -> np.ndarray:   # (n, len(cy), len(cx)): cell inside any box
+        inx = (b[:, :, 0, None] < cx[:, None, :]) & (cx[:, None, :] < b[:, :, 2, None])
+        iny = (b[:, :, 1, None] < cy[:, None, :]) & (cy[:, None, :] < b[:, :, 3, None])
+        return (iny[:, :, :, None] & inx[:, :, None, :]).any(axis=1)
+
+    cp, cg = cover(P), cover(G)
+    union = (area * (cp | cg)).sum(axis=(1, 2))
+    inter = (area * (cp & cg)).sum(axis=(1, 2))
+    return np.divide(inter, union, out=np.zeros(n), where=union > 0)
+
+
 def _clean_boxes(boxes: ArrayLike, width: float | None, height: float | None, clip: bool) -> np.ndarray:
     b = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
     if clip and width is not None and height is not None:

@@ -248,3 +248,23 @@ def test_mask_iou_batch_matches_a_plain_count() -> None:
         ref_u = (p | g).reshape(len(p), -1 if len(p) else 64).sum(1)
         assert inter.tolist() == ref_i.tolist() and union.tolist() == ref_u.tolist()
         assert np.allclose(iou, np.where(ref_u > 0, ref_i / np.maximum(ref_u, 1), 1.0))
+
+
+def test_batched_union_iou_equals_the_row_by_row_union_iou():
+    import numpy as np
+
+    from r1data.geometry import boxes_union_iou, boxes_union_iou_batch
+
+    rng = np.random.default_rng(7)
+    preds, gts = [], []
+    for _ in range(300):
+        def boxes(k):
+            xy = rng.uniform(0, 100, size=(k, 2))
+            wh = rng.uniform(-5, 40, size=(k, 2))   # some degenerate (negative size) boxes
+            return np.concatenate([xy, xy + wh], axis=1)
+        preds.append(boxes(int(rng.integers(0, 4))))
+        gts.append(boxes(int(rng.integers(1, 4))))
+    batched = boxes_union_iou_batch(preds, gts)
+    single = [boxes_union_iou(p, g, clip=False) for p, g in zip(preds, gts)]
+    assert np.allclose(batched, single)
+    assert boxes_union_iou_batch([[[0, 0, 10, 10], [5, 0, 15, 10]]], [[[0, 0, 15, 10]]])[0] == 1.0

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from r1data.geometry import box_iou, boxes_union_iou, smart_resize
+from r1data.geometry import box_iou, boxes_union_iou_batch, smart_resize
 from r1data.parsing import parse_boxes2d, tag_content
 from r1data.rewards._core import column, reward, texts, weighted
 from r1data.rewards.text_metrics import caption_score
@@ -63,6 +63,9 @@ def bbox_scores(completions: list[str], bboxs: list[Any], width: list[Any], heig
         raise ValueError(f"coords must be 'resized' or 'original', got {coords!r}")
     out: list[float | None] = [None] * len(completions)
     single_rows, single_pred, single_gt = [], [], []
+    multi_rows: list[int] = []
+    multi_pred: list[np.ndarray] = []
+    multi_gt: list[np.ndarray] = []
     for i, (text, gt, w, h) in enumerate(zip(completions, bboxs, width, height)):
         if gt is None or len(gt) == 0:
             continue
@@ -80,7 +83,12 @@ def bbox_scores(completions: list[str], bboxs: list[Any], width: list[Any], heig
             single_pred.append(pred[0])
             single_gt.append(gt_arr[0])
         else:
-            out[i] = boxes_union_iou(pred, gt_arr, clip=False)
+            multi_rows.append(i)    # several boxes: exact union IoU, also for all rows at once
+            multi_pred.append(pred)
+            multi_gt.append(gt_arr)
+    if multi_rows:
+        for i, v in zip(multi_rows, boxes_union_iou_batch(multi_pred, multi_gt)):
+            out[i] = float(v)
     if single_rows:
         p = np.asarray(single_pred)
         g = np.asarray(single_gt)
