@@ -25,7 +25,9 @@ def list_cmd(show_all: bool, workspace: str | None) -> None:
             size = data.get("size")
         except Exception as e:  # list what is there even if one spec is broken
             desc, size = f"(unreadable: {e})", None
-        first = desc.split(". ")[0].rstrip(".")
+        first = desc.split(". ")[0].split(": ")[0].rstrip(".")
+        if len(first) > 110:     # one line each: the opening words, cut at a word
+            first = first[:110].rsplit(" ", 1)[0].rstrip(",;") + " ..."
         rows.append((name, f"{size:,}" if isinstance(size, int) else "all", first))
     width = max((len(r[0]) for r in rows), default=4)
     for name, size, desc in rows:

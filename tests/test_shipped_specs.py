@@ -1,4 +1,4 @@
-"""`r1data validate` checks the spec's rewards: a misspelt reward is an error naming file, line, key."""
+"""The shipped specs: listed, valid, and their rewards checked (a misspelt reward names file, line, key)."""
 
 from __future__ import annotations
 
@@ -18,3 +18,18 @@ def test_validate_names_a_misspelt_reward(tmp_path, cli):
     assert f"scene30k.yaml:{line}: rewards[1]" in r.stderr
     assert "did you mean 'scene30k.perception'" in r.stderr
     assert cli("validate", "scene30k").exit_code == 0
+
+
+SHIPPED = ["earthreason", "embodied_points", "longvideo", "scene30k", "vqa_verify", "xiangqi"]
+
+
+def test_every_shipped_corpus_is_listed_on_one_short_line_and_validates(cli):
+    listed = cli("list")
+    assert listed.exit_code == 0
+    lines = listed.stdout.splitlines()
+    assert [line.split()[0] for line in lines] == SHIPPED
+    assert all(len(line) <= 160 for line in lines)
+    for name in SHIPPED:
+        r = cli("validate", name)
+        assert r.exit_code == 0, (name, r.stderr)
+        assert r.stdout.startswith(f"ok: ") and f"{name}.yaml" in r.stdout
