@@ -34,8 +34,9 @@ class OpenAIChatBackend:
             from openai import AsyncOpenAI
 
             self._client = AsyncOpenAI(api_key=self._key or "EMPTY", base_url=self.profile.base_url,
-                                       max_retries=0, timeout=self.profile.timeout_s)
-        return self._client.chat.completions
+                                       max_retries=0, timeout=self.profile.timeout_s,
+                                       http_client=_aiohttp_client(self.profile.timeout_s))
+        return self._client
 
     @staticmethod
     def messages(request: AnnotationRequest) -> list[dict]:
@@ -57,6 +58,7 @@ class OpenAIChatBackend:
 
     async def generate(self, request: AnnotationRequest) -> AnnotationResponse:
         import openai
+        from openai.types.chat import ChatCompletion
 
         kwargs: dict[str, Any] = {"model": self.profile.model, "messages": self.messages(request),
                                   "temperature": request.temperature}
@@ -69,7 +71,10 @@ class OpenAIChatBackend:
                 "name": "annotation", "schema": request.response_schema, "strict": True}}
         t0 = time.monotonic()
         try:
-            r = await self._chat().create(**kwargs)
+            # the SDK's documented raw verb: same client, auth, errors and response type as
+            # chat.completions.create, without re-walking the body we built ourselves (that walk
+            # cost a quarter of the CPU of a call with images at 64 calls in flight)
+            r = await self._chat().post("/chat/completions", body=kwargs, cast_to=ChatCompletion)
         except openai.APIStatusError as e:
             headers = e.response.headers
             retry_after = retry_after_seconds(headers.get("retry-after"))
@@ -105,6 +110,18 @@ class OpenAIChatBackend:
     async def aclose(self) -> None:
         if self._client is not None:
             await self._client.close()
+
+
+def _aiohttp_client(timeout_s: float) -> Any:
+    """openai's aiohttp transport when ``aiohttp`` is installed (the ``api`` extra), else
+    None (the SDK's default httpx pool). At 64 calls in flight the httpx pool re-checks every
+    connection on each request; aiohttp's pool costs about 30 % less CPU per call here."""
+    try:
+        import aiohttp  # noqa: F401
+        from openai import DefaultAioHttpClient
+    except ImportError:
+        return None
+    return DefaultAioHttpClient(timeout=timeout_s)
 
 
 def _error_message(e: Any) -> str:
