@@ -33,3 +33,14 @@ def test_every_shipped_corpus_is_listed_on_one_short_line_and_validates(cli):
         r = cli("validate", name)
         assert r.exit_code == 0, (name, r.stderr)
         assert r.stdout.startswith(f"ok: ") and f"{name}.yaml" in r.stdout
+
+
+def test_every_shipped_spec_declares_what_its_hub_card_needs():
+    import yaml
+
+    for name in SHIPPED:
+        spec = yaml.safe_load((REPO / "pipelines" / f"{name}.yaml").read_text())
+        card = spec.get("card") or {}
+        assert card.get("task_categories"), name
+        assert card.get("source_datasets"), name
+        assert "arXiv" in card.get("citation", ""), name
