@@ -187,7 +187,31 @@ def test_any_folder_of_videos_with_bad_files_rejected_by_reason(tmp_path: Path, 
 def test_missing_folder_is_a_one_line_usage_error(tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
     result = cli("build", "longvideo", "--source", "folder", "--source-dir", tmp_path / "nope", "-o", tmp_path / "o")
     assert result.exit_code == 2
-    assert "no such directory" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert "no such folder or list file" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_list_of_videos_is_a_source_too(tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    """`--source-dir LIST.txt`: the listed videos in the list's order; unreadable entries rejected."""
+    from r1data.corpora.longvideo.render import write_procedural_folder
+
+    folder = tmp_path / "videos"
+    paths = write_procedural_folder(folder, 3, seed=5, duration=40, width=96, height=72, fps=4)
+    (folder / "dir.mp4").mkdir()
+    (folder / "gone.mp4").symlink_to(folder / "missing.mp4")
+    listing = tmp_path / "list.txt"
+    listing.write_text(f"# two of the three, one absolute\nvideos/{paths[2].name}\n{paths[0]}\n\n"
+                       "videos/dir.mp4\nvideos/gone.mp4\n")
+    ws = tiny_workspace(tmp_path, frames_cached=0)
+    out = tmp_path / "out"
+    result = cli("build", "longvideo", "--workspace", ws, "--source", "folder", "--source-dir", listing,
+                 "-o", out, "--size", "12", "--no-progress")
+    assert result.exit_code == 0, result.stderr
+    corpus = open_corpus(out)
+    assert {r["videos"] for r in corpus.table().to_pylist()} == {str(paths[2]), str(paths[0])}   # not paths[1]
+    rejects = {r["id"]: (r["reason"], r["detail"]) for r in corpus.rejects().to_pylist() if r["step"] == "probe_video"}
+    assert [v[0] for v in rejects.values()] == ["unreadable_path", "unreadable_path"]
+    details = " ".join(v[1] for v in rejects.values())
+    assert "is a directory" in details and "broken link" in details
 
 
 def test_letter_balancing_resumes_exactly(tmp_path: Path) -> None:

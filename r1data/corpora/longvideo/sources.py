@@ -49,14 +49,20 @@ class ProceduralVideos(Source):
 
 
 def _video_id(path: Path, root: Path) -> str:
-    """A stable id from the path under the folder: ``cooking/day 1.mp4`` -> ``cooking_day_1``."""
-    rel = path.relative_to(root).with_suffix("")
+    """A stable id from the path under the folder: ``cooking/day 1.mp4`` -> ``cooking_day_1``
+    (a listed video outside the list's folder: from its whole path)."""
+    try:
+        rel = path.relative_to(root).with_suffix("")
+    except ValueError:
+        rel = path.with_suffix("").relative_to(path.anchor)
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", "_".join(rel.parts)).strip("_") or "video"
 
 
 @source("video_folder")
 class VideoFolder(Source):
-    """Every video (``.mp4 .mkv .webm .mov .avi``) under ``dir``, sorted by path.
+    """Every video (``.mp4 .mkv .webm .mov .avi``) under ``dir``, sorted by path; or, when
+    ``dir`` is a text file, the videos it lists (one path per line, relative to the list's
+    folder or absolute; blank lines and ``#`` comments ignored), in its order.
 
     Unreadable files are not skipped here: the ``probe_video`` step rejects them with the
     reason, so they show in the rejects table.
@@ -65,12 +71,23 @@ class VideoFolder(Source):
     takes_dir = True
 
     def __init__(self, ctx: StepContext, *, dir: str, recursive: bool = True):
-        root = Path(dir).expanduser()
-        if not root.is_dir():
-            raise UsageError(f"--source-dir {dir}: no such directory (source video_folder reads a folder "
-                             f"of {', '.join(VIDEO_SUFFIXES)} files)")
+        given = Path(dir).expanduser()
+        if given.is_file():
+            self.root = given.resolve().parent
+            self.paths = []
+            for line in given.read_text().splitlines():
+                line = line.split("#", 1)[0].strip()
+                if line:
+                    path = Path(line).expanduser()
+                    self.paths.append(path if path.is_absolute() else self.root / path)
+            if not self.paths:
+                raise UsageError(f"--source-dir {dir}: the list names no video")
+            return
+        if not given.is_dir():
+            raise UsageError(f"--source-dir {dir}: no such folder or list file (source video_folder reads a "
+                             f"folder of {', '.join(VIDEO_SUFFIXES)} files, or a text file listing videos)")
         pattern = "**/*" if recursive else "*"
-        self.root = root.resolve()
+        self.root = given.resolve()
         self.paths = sorted(p for p in self.root.glob(pattern)
                             if p.suffix.lower() in VIDEO_SUFFIXES and not p.name.startswith("."))
         if not self.paths:

@@ -67,7 +67,8 @@ def open_video(path: str | Path):  # -> decord.VideoReader
 
     p = Path(path)
     if not p.is_file():
-        raise VideoError("unreadable_path", f"{p}: no such file")
+        what = "is a directory" if p.is_dir() else "no such file" if not p.is_symlink() else "a broken link"
+        raise VideoError("unreadable_path", f"{p}: {what}")
     try:
         size = p.stat().st_size
         with open(p, "rb") as fh:
