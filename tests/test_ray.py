@@ -39,7 +39,8 @@ def xiangqi_workspace(root: Path) -> Path:
     return root
 
 
-@pytest.mark.parametrize("corpus,size", [("scene30k", 60), ("xiangqi", 60)])
+@pytest.mark.parametrize("corpus,size", [("scene30k", 60),
+                                         pytest.param("xiangqi", 60, marks=pytest.mark.engine)])
 def test_ray_build_equals_local_build(corpus, size, tmp_path):
     local, on_ray = tmp_path / "local", tmp_path / "ray"
     ws = ["--workspace", xiangqi_workspace(tmp_path / "ws")] if corpus == "xiangqi" else []

@@ -31,7 +31,7 @@ from r1data.cli import _state, workspace_option
                    "needs `pip install 'r1data[ray]'`). --workers sets the number of actors.")
 @click.option("--ray-address", metavar="ADDR",
               help="Ray cluster to join (e.g. 10.0.0.1:6379 or 'auto' after `ray start`). [default: start a "
-                   "local cluster on 127.0.0.1]")
+                   "local cluster on this machine]")
 @click.option("--overwrite", is_flag=True, help="Delete a previous build in the output folder and start over.")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 @workspace_option

@@ -12,7 +12,8 @@ that needs more can be given more with ``ray_cpus_per_worker``). At most ``2 x w
 batches are in flight, so the driver's memory stays flat whatever the corpus size.
 
 Ray is optional (``pip install 'r1data[ray]'``); without ``--ray-address`` a local cluster is
-started on 127.0.0.1 and stopped at the end.
+started on this machine (node address 127.0.0.1; some of Ray's own services still listen
+on all interfaces) and stopped at the end.
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ class RayExecutor:
             if address:
                 kwargs["address"] = address
             else:
-                # a local cluster of this machine, bound to 127.0.0.1
+                # a local cluster of this machine, its node address 127.0.0.1
                 kwargs.update(num_cpus=max(workers or os.cpu_count() or 1, 1), _node_ip_address="127.0.0.1")
             try:
                 ray.init(**kwargs)
