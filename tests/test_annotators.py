@@ -210,3 +210,107 @@ def test_shipped_profiles_load() -> None:
         p = load_profile(name, assets)
         assert p.provider == provider and (p.model or provider == "programmatic")
     assert load_profile("gpt-4o", assets).share(4).max_concurrency == 8
+
+
+# -- structured output (a profile's response_schema) ---------------------------------------------
+
+SCHEMA = {"type": "object", "additionalProperties": False, "required": ["label", "count"],
+          "properties": {"label": {"type": "string", "enum": ["chair", "table"]},
+                         "count": {"type": "integer", "minimum": 0}}}
+VALID = '{"label": "chair", "count": 2}'
+VIOLATING = '{"label": "sofa", "count": -1}'      # JSON, but not what the schema allows
+
+
+def schema_request(tmp_path: Path, client: AnnotatorClient) -> tuple[AnnotationRequest, str]:
+    """The request the annotate step would build: a template rendered with the profile's schema."""
+    from r1data.annotators.prompt import PromptTemplate
+
+    template = tmp_path / "count.jinja"
+    template.write_text('{%- set media = "image" -%}\nName the {{ thing }} and count them, as JSON.')
+    p = client.profile
+    request, fmt = PromptTemplate(template).request({"thing": "furniture", "image": PNG}, temperature=p.temperature,
+                                                    max_output_tokens=p.max_output_tokens,
+                                                    response_schema=p.response_schema)
+    assert fmt == "json"              # a schema makes the answer JSON, whatever the template says
+    return request, fmt
+
+
+def schema_sent(server, body: dict) -> dict | None:  # type: ignore[no-untyped-def]
+    """The JSON schema a call carried, in the provider's wire format."""
+    if server.kind == "openai":
+        fmt = body.get("response_format") or {}
+        return fmt.get("json_schema", {}).get("schema") if fmt.get("type") == "json_schema" else None
+    config = body.get("generationConfig") or {}
+    assert config.get("responseMimeType") == "application/json"
+    return config.get("responseJsonSchema")
+
+
+def test_an_answer_violating_the_schema_is_asked_again_and_parsed(server, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    # the model gets it right once told what was wrong
+    server.respond = lambda prompt, n: VALID if "not in the required format" in prompt else VIOLATING
+    client = make_client(server, tmp_path, monkeypatch, response_schema=SCHEMA)
+    [answer] = client.run([schema_request(tmp_path, client)])
+    client.close()
+    assert not isinstance(answer, Exception), answer
+    assert answer.parsed == {"label": "chair", "count": 2} and server.calls == 2
+    assert schema_sent(server, server.seen[0].body) == SCHEMA           # structured output was asked for
+    assert "does not match the schema" in server.seen[1].prompt         # the re-ask says why
+    assert VIOLATING in server.seen[1].prompt                           # ... after the model's own answer
+    assert server.seen[1].image_sizes == [len(PNG)]
+
+
+def test_an_answer_always_violating_the_schema_fails_as_unparsable_output(server, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    server.respond = lambda prompt, n: VIOLATING
+    client = make_client(server, tmp_path, monkeypatch, response_schema=SCHEMA, parse_retries=2)
+    [failed] = client.run([schema_request(tmp_path, client)])
+    client.close()
+    assert isinstance(failed, PermanentError) and failed.reason == "unparsable_output", failed
+    assert "schema" in failed.detail and server.calls == 3               # 1 answer + 2 re-asks
+    assert client.usage.failed == 1
+
+
+# -- the tokens-per-minute limit -------------------------------------------------------------------
+
+def test_the_rate_limiter_paces_tokens() -> None:
+    limiter = RateLimiter(tokens_per_minute=6000)      # 100 tokens/s, a 2 s burst of 200
+
+    async def go() -> float:
+        t0 = time.monotonic()
+        for _ in range(30):
+            await limiter.acquire(10)                   # 300 tokens: 100 beyond the burst
+        return time.monotonic() - t0
+
+    assert 0.9 <= asyncio.run(go()) < 1.6
+
+
+def test_tokens_per_minute_paces_calls_by_the_tokens_they_used(server, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    # one call at a time, so every call has settled its real token count before the next
+    # waits: n calls using T tokens in all cannot finish before (T - burst - 1 call) / rate
+    tpm = 3000.0                                        # 50 tokens/s, a burst of 100
+    client = make_client(server, tmp_path, monkeypatch, max_concurrency=1, tokens_per_minute=tpm,
+                         max_output_tokens=64)
+    requests = [(AnnotationRequest.user(f"question {i}", max_output_tokens=64), "think_answer") for i in range(4)]
+    t0 = time.monotonic()
+    answers = client.run(requests)
+    wall = time.monotonic() - t0
+    client.close()
+    assert all(a.parsed.answer == "yes" for a in answers)
+    per_call = (client.usage.tokens_in + client.usage.tokens_out) / len(requests)
+    rate = tpm / 60
+    floor = (per_call * (len(requests) - 1) - 2 * rate) / rate
+    assert floor >= 1.0, f"{per_call} tokens a call: the limit would not bind"
+    assert floor <= wall < floor + 1.5, (wall, floor)
+
+
+def test_only_closed_schemas_are_sent_as_strict_to_openai() -> None:
+    from r1data.annotators.openai_chat import strict_compatible
+
+    closed = {"type": "object", "additionalProperties": False, "required": ["label", "box"],
+              "properties": {"label": {"type": "string", "enum": ["a", "b"]},
+                             "box": {"type": "array", "items": {"type": "number"}}}}
+    assert strict_compatible(closed)
+    assert not strict_compatible({**closed, "required": ["label"]})          # a property not required
+    assert not strict_compatible({k: v for k, v in closed.items() if k != "additionalProperties"})
+    nested = {**closed, "properties": {**closed["properties"], "meta": {"type": "object", "properties": {"x": {}}}},
+              "required": ["label", "box", "meta"]}
+    assert not strict_compatible(nested)                                    # an open inner object

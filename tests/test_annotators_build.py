@@ -185,3 +185,31 @@ def test_killed_api_build_resumes_without_asking_anything_twice(programmatic, en
         # only the calls in flight at the kill (at most max_concurrency) were asked again
         assert len(prompts) - len(set(prompts)) <= 4
         assert KEY not in done.stderr + done.stdout
+
+
+def _usage(out: Path) -> dict:
+    return next(s for s in open_corpus(out).manifest["steps"] if s["step"] == "annotate")["usage"]
+
+
+def test_refresh_asks_the_api_again_where_a_plain_rebuild_asks_nothing(programmatic, env, cli) -> None:  # type: ignore[no-untyped-def]
+    _, answers = programmatic
+    with serve("openai", answers) as server:
+        profile = profile_file(env, server)
+        args = ("build", "scene30k", "--size", SIZE, "--annotator", profile, "--no-progress")
+        assert cli(*args, "-o", env / "first").exit_code == 0
+        first_calls = server.calls
+        assert first_calls >= SIZE
+
+        server.reset_counts()                      # a new folder, no --refresh: all from the cache
+        r = cli(*args, "-o", env / "cached")
+        assert r.exit_code == 0, r.stderr
+        assert server.calls == 0 and _usage(env / "cached")["api_calls"] == 0
+
+        server.reset_counts()                      # a new folder with --refresh: every request again
+        r = cli(*args, "-o", env / "refreshed", "--refresh")
+        assert r.exit_code == 0, r.stderr
+        assert server.calls == first_calls
+        usage = _usage(env / "refreshed")
+        assert usage["api_calls"] == first_calls and usage["cache_hits"] == 0 and usage["cost_usd"] > 0
+        assert open_corpus(env / "refreshed").table("train").column("cot").to_pylist() == \
+            open_corpus(env / "first").table("train").column("cot").to_pylist()

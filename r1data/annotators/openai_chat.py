@@ -68,7 +68,8 @@ class OpenAIChatBackend:
         kwargs[limit_key] = request.max_output_tokens
         if request.response_schema is not None:
             kwargs["response_format"] = {"type": "json_schema", "json_schema": {
-                "name": "annotation", "schema": request.response_schema, "strict": True}}
+                "name": "annotation", "schema": request.response_schema,
+                "strict": strict_compatible(request.response_schema)}}
         t0 = time.monotonic()
         try:
             # the SDK's documented raw verb: same client, auth, errors and response type as
@@ -110,6 +111,21 @@ class OpenAIChatBackend:
     async def aclose(self) -> None:
         if self._client is not None:
             await self._client.close()
+
+
+def strict_compatible(schema: Any) -> bool:
+    """Whether OpenAI's strict structured outputs accept ``schema``: every object closed
+    (``additionalProperties: false``) with all its properties required. Otherwise the schema is
+    sent non-strict (OpenAI would refuse it with a 400) and the answer is still checked here."""
+    if isinstance(schema, dict):
+        if schema.get("type") == "object" or "properties" in schema:
+            props = schema.get("properties", {})
+            if schema.get("additionalProperties", True) is not False or set(schema.get("required", [])) != set(props):
+                return False
+        return all(strict_compatible(v) for k, v in schema.items() if k not in ("required", "enum", "const"))
+    if isinstance(schema, list):
+        return all(strict_compatible(v) for v in schema)
+    return True
 
 
 def _aiohttp_client(timeout_s: float) -> Any:
