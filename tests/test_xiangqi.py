@@ -200,6 +200,131 @@ def test_eval_cli_scores_predictions_against_the_build(selfplay_build, tmp_path,
     assert report["metrics"]["best@1"] == 1.0 and report["metrics"]["5-class@1"] == 1.0
 
 
+# -- verifiers: a corrupted row fails with the reason, an untouched one passes -------------------
+
+def _check(name: str, row: dict) -> tuple[bool, str]:
+    from r1data.registry import verifiers
+
+    result = verifiers.get(name)(row)
+    return result if isinstance(result, tuple) else (bool(result), "")
+
+
+def _other_situation(situation: str) -> str:
+    return "red_clear" if situation != "red_clear" else "black_clear"
+
+
+# (field, corruption, verifier that must catch it, words its reason must hold)
+CORRUPTIONS = [
+    ("move", lambda r: "e0e9", "xiangqi_moves_legal", "move e0e9 is not legal"),   # never legal
+    ("best_move", lambda r: "e0e9", "xiangqi_moves_legal", "best_move e0e9 is not legal"),
+    ("legal_moves", lambda r: r["legal_moves"][1:], "xiangqi_moves_legal", "legal_moves differ"),
+    ("good", lambda r: not r["good"], "xiangqi_labels_consistent", "good="),
+    ("best", lambda r: not r["best"], "xiangqi_labels_consistent", "best="),
+    ("situation", lambda r: _other_situation(r["situation"]), "xiangqi_labels_consistent", "situation="),
+    ("situation3", lambda r: "balanced" if r["situation3"] != "balanced" else "red",
+     "xiangqi_labels_consistent", "situation3="),
+    ("move_score", lambda r: r["move_score"] + 1, "xiangqi_labels_consistent", "played move's score"),
+]
+
+
+@pytest.mark.parametrize("field, corrupt, name, reason", CORRUPTIONS, ids=[c[0] for c in CORRUPTIONS])
+def test_the_verifiers_fail_a_corrupted_row_with_the_reason(selfplay_build, field, corrupt, name, reason):
+    row = _rows(selfplay_build)[5]
+    for check in ("xiangqi_moves_legal", "xiangqi_labels_consistent", "xiangqi_reference_rewarded"):
+        assert _check(check, row)[0], (check, _check(check, row))
+    bad = {**row, field: corrupt(row)}
+    assert bad[field] != row[field]
+    ok, detail = _check(name, bad)
+    assert not ok and reason in detail, detail
+
+
+def test_the_verify_step_rejects_the_corrupted_row_and_keeps_the_rest(selfplay_build):
+    from r1data.steps.base import Reject, StepContext
+    from r1data.steps.checks import Verify
+
+    rows = _rows(selfplay_build)[:4]
+    rows[1] = {**rows[1], "move": "e0e9"}
+    rows[2] = {**rows[2], "situation": _other_situation(rows[2]["situation"])}
+    ctx = StepContext(seed=0, corpus="xiangqi", step="verify")
+    out = list(Verify(ctx, verifiers=["xiangqi_moves_legal", "xiangqi_labels_consistent"])(rows))
+    assert [type(x) is Reject for x in out] == [False, True, True, False]
+    assert out[1].reason == "xiangqi_moves_legal" and "e0e9" in out[1].detail
+    assert out[2].reason == "xiangqi_labels_consistent" and "situation=" in out[2].detail
+    # the pass rates the manifest reports, [passed, checked]: the illegal move has no score either
+    assert ctx.stats.verifiers == {"xiangqi_moves_legal": [3, 4], "xiangqi_labels_consistent": [2, 4]}
+    assert "played move's score" in out[1].detail
+
+
+# -- the evaluation cache ------------------------------------------------------------------------
+
+def test_repeated_positions_hit_the_cache_and_get_the_uncached_results(analyzer):
+    fens = game_fens(START_FEN, OPENING[:3])[0]
+    requests = fens + fens[:2] + [fens[0]]            # 4 distinct positions, 3 repeats
+    cached = Analyzer(ENGINE, cache_size=64)
+    try:
+        with_cache = [cached.search(f, nodes=500, multipv=2) for f in requests]
+        assert (cached.misses, cached.hits) == (len(fens), 3)
+        assert cached.legal_moves(requests) == analyzer.legal_moves(requests)
+    finally:
+        cached.close()
+    hits = analyzer.hits
+    without = [analyzer.search(f, nodes=500, multipv=2) for f in requests]
+    assert analyzer.hits == hits                      # cache_size=0: every request searched
+    assert with_cache == without
+
+
+def test_the_build_reuses_self_play_searches_in_the_evaluation(selfplay_build):
+    # the tiny spec's strong level searches at the evaluation's budget and MultiPV
+    counters = r1data.open_corpus(selfplay_build).manifest["counters"]
+    assert counters["engine_cache_hits"] > 0 and counters["engine_searches"] > 0
+
+
+def test_a_build_without_the_cache_searches_more_and_writes_the_same_rows(tmp_path, selfplay_build,
+                                                                          tiny_workspace):
+    import yaml
+
+    from r1data.corpora.xiangqi.analysis import close_all
+    from r1data.engine.runner import build
+
+    ws = tmp_path / "ws"
+    shutil.copytree(tiny_workspace, ws)
+    spec = yaml.safe_load((ws / "pipelines" / "xiangqi.yaml").read_text())
+    for s in spec["steps"]:      # the engine steps share one cache, as large as the largest asks
+        if s["step"] in ("xiangqi_selfplay", "xiangqi_positions", "xiangqi_evaluate"):
+            s["cache_size"] = 0
+    (ws / "pipelines" / "xiangqi.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
+    close_all()          # a fresh engine and an empty cache, as in a new process
+    try:
+        result = build("xiangqi", tmp_path / "nocache", size=90, progress=False, workspace=ws)
+    finally:
+        close_all()      # later builds get their cache back
+    cached = r1data.open_corpus(selfplay_build).manifest["counters"]
+    counters = result.manifest["counters"]
+    assert counters["engine_cache_hits"] == 0 and counters["selfplay_cache_hits"] == 0
+    assert counters["engine_searches"] == cached["engine_searches"] + cached["engine_cache_hits"]
+    assert _rows(tmp_path / "nocache") == _rows(selfplay_build)
+
+
+# -- self-play diversity -------------------------------------------------------------------------
+
+def test_self_play_games_open_differently_and_mix_strengths(selfplay_build):
+    rows = _rows(selfplay_build)
+    # a game's first position is the start position for every game, so dedup keeps only the
+    # first game's ply-0 row in the corpus; the others stay queryable among the rejects
+    dropped = [json.loads(r["record"]) for r in r1data.open_corpus(selfplay_build).rejects().to_pylist()
+               if r["reason"] == "duplicate"]
+    first_moves = {r["game_id"]: r["move"] for r in rows + dropped if r["ply"] == 0}
+    games = {r["game_id"] for r in rows}
+    assert len(games) >= 3 and games <= set(first_moves)
+    assert len(set(first_moves.values())) >= 2, first_moves
+    # the positions after the random opening differ too: no two games share their ply-4 position
+    ply4 = [r["fen"] for r in rows if r["ply"] == 4]
+    assert len(ply4) == len(set(ply4)) >= 2
+    players = {(r["red_player"], r["black_player"]) for r in rows}
+    assert len({p for pair in players for p in pair}) >= 2, players
+    assert {r["red_player"] for r in rows} <= {"strong", "novice"}
+
+
 def _write_games(folder: Path) -> None:
     lines = [
         {"id": "iccs-1", "moves": OPENING, "result": "1-0", "red": "Hu Ronghua", "black": "Yang Guanlin"},
