@@ -22,12 +22,10 @@ from r1data.review import load_reviews, reviewed_table
 
 sys.path.insert(0, str(Path(__file__).parent))
 from test_review_shapes import write_workspace  # noqa: E402
-from servers.labelstudio import INSTALL_HINT, TEST_TOKEN, find_label_studio, start_label_studio  # noqa: E402
+from servers.labelstudio import TEST_TOKEN, start_label_studio  # noqa: E402
 
-pytestmark = [
-    pytest.mark.labelstudio, pytest.mark.slow,
-    pytest.mark.skipif(find_label_studio() is None, reason=INSTALL_HINT),
-]
+# no label-studio executable: skipped, or failed when R1DATA_REQUIRE_LABEL_STUDIO=1 (CI)
+pytestmark = [pytest.mark.labelstudio, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
@@ -272,3 +270,92 @@ def test_personal_access_token_works(env, scene: Path, cli, monkeypatch) -> None
     r = cli("review", "push", scene, "--project", "pat", "--sample", "2")
     assert r.exit_code == 0, r.stderr
     assert "2 new tasks" in r.stdout
+
+
+# -- a video corpus: time spans on a timeline ---------------------------------------------------------
+
+def test_video_spans_round_trip_in_frames(cli, env, ls, tmp_path: Path) -> None:
+    out = tmp_path / "lv"
+    build("longvideo", out, size=4, progress=False)
+    r = cli("review", "push", out, "--project", "longvideo", "--media-root", env.media_root)
+    assert r.exit_code == 0, r.stderr
+    pid = project_id(ls, "longvideo")
+    config = ls.projects.get(id=pid).label_config
+    for tag in ('<TimelineLabels name="clips" toName="videos"', '<TimelineLabels name="captions" toName="videos"',
+                'framerate="$r1data_fps"', '<TextArea name="captions__caption"', '<Text name="ctx_options"'):
+        assert tag in config
+    rows = {x["id"]: x for x in open_corpus(out).table("train").to_pylist()}
+    tasks = tasks_by_row(ls, pid)
+    (rid, task), (rid2, task2) = sorted(tasks.items())[:2]
+    row = rows[rid]
+    assert task.data["r1data_fps"] == pytest.approx(row["video_fps"])
+    assert task.data["options"].splitlines() == row["options"]
+    req = urllib.request.Request(env.url + task.data["videos"], headers={"Authorization": f"Token {TEST_TOKEN}"})
+    with urllib.request.urlopen(req) as resp:                 # the server really serves the video
+        assert resp.read(12)[4:8] == b"ftyp"
+    fps = row["video_fps"]
+    pred = {(p["from_name"], p["id"]): p for p in ls.predictions.list(task=task.id)[0].result}
+    first = row["captions"][0]
+    assert pred[("captions", "captions_0")]["value"]["ranges"] == [
+        {"start": round(first["start"] * fps) + 1, "end": round(first["end"] * fps)}]      # 1-based frames
+    assert pred[("captions__caption", "captions_0")]["value"]["text"] == [first["caption"]]
+
+    def edit(result: list[dict]) -> list[dict]:
+        for x in result:
+            if x["id"] == "captions_1":                       # the span starts 1 s later, with a new caption
+                x["value"]["ranges"][0]["start"] += int(fps)
+                if x["from_name"] == "captions__caption":
+                    x["value"]["text"] = ["Corrected by a person."]
+        # the reviewer draws a new clip from frame 9 to 24 (1 s to 3 s)
+        result.append({"id": "drawn1", "from_name": "clips", "to_name": "videos", "type": "timelinelabels",
+                       "value": {"ranges": [{"start": int(fps) + 1, "end": 3 * int(fps)}], "timelinelabels": ["clips"]}})
+        return result
+
+    me = reviewer(ls, "dave")
+    review(ls, task, me, "fixed", edit)
+    review(ls, task2, me, "accept")
+    r = cli("review", "pull", out, "--project", "longvideo")
+    assert r.exit_code == 0, r.stderr + r.stdout
+    reviews = {x["id"]: x for x in load_reviews(out).to_pylist()}
+    assert reviews[rid2]["verdict"] == "accept" and json.loads(reviews[rid2]["corrected"]) == {}
+    assert set(json.loads(reviews[rid]["corrected"])) == {"captions", "clips"}
+    merged = {x["id"]: x for x in reviewed_table(out, "train").to_pylist()}[rid]
+    old = row["captions"][1]
+    assert merged["captions"][1] == {"start": pytest.approx(old["start"] + 1), "end": pytest.approx(old["end"]),
+                                     "caption": "Corrected by a person."}
+    assert merged["captions"][0] == row["captions"][0] and merged["captions"][2:] == row["captions"][2:]
+    assert merged["clips"][:-1] == row["clips"]                                 # seconds, not frames
+    assert merged["clips"][-1] == {"start": pytest.approx(1.0), "end": pytest.approx(3.0)}
+
+
+# -- the server script -------------------------------------------------------------------------------
+
+def test_server_script_prints_the_exports(tmp_path: Path) -> None:
+    import os
+    import re
+    import shutil
+    import signal
+    import subprocess
+
+    from label_studio_sdk import LabelStudio
+    from servers.labelstudio import TEST_PASSWORD, migrated_template
+
+    data = tmp_path / "ls"
+    shutil.copytree(migrated_template(), data)               # an existing data dir: no migrations
+    env = {**os.environ, "R1DATA_LABEL_STUDIO_PASSWORD": TEST_PASSWORD, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "r1data.review.server", "--data-dir", str(data), "--port", "0"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        lines = [proc.stdout.readline().strip() for _ in range(2)]   # type: ignore[union-attr]
+        assert re.fullmatch(r"export LABEL_STUDIO_URL=http://127\.0\.0\.1:\d+", lines[0]), lines
+        assert re.fullmatch(r"export LABEL_STUDIO_API_KEY=\S+", lines[1]), lines
+        url, token = (line.split("=", 1)[1] for line in lines)
+        assert isinstance(LabelStudio(base_url=url, api_key=token).projects.list().items, list)   # the token works
+    finally:
+        proc.send_signal(signal.SIGINT)                      # the script stops its server on Ctrl-C
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            raise
+    assert proc.returncode == 0

@@ -102,3 +102,56 @@ def test_reviewed_table_applies_latest_verdicts(shapes: Path) -> None:
     text = review_summary(open_corpus(shapes))
     assert "2 of 6 rows" in text and "1 of 1 rows reviewed more than once" in text
     assert open_corpus(shapes).verify_checksums() == []
+
+
+# -- video time spans ----------------------------------------------------------------------------
+
+def test_longvideo_spans_become_timeline_labels_on_the_video() -> None:
+    from r1data.review.layout import SPANS
+    from r1data.schema import load_schema
+
+    layout = derive_layout(load_schema(Path(__file__).parents[1] / "schemas" / "longvideo.yaml"))
+    config = layout.label_config()
+    controls = config_controls(config)
+    assert {("Video", "videos"), ("TimelineLabels", "clips"), ("TimelineLabels", "captions"),
+            ("TextArea", "captions__caption"), ("TextArea", "reasoning"), ("Text", "ctx_options")} <= controls
+    assert layout.control("captions").kind == SPANS and layout.control("captions").texts == ("caption",)
+    assert layout.control("clips").texts == ()
+    assert layout.fps_field == "video_fps" and 'framerate="$r1data_fps"' in config
+    assert '<TimelineLabels name="clips" toName="videos">' in config
+
+
+def test_spans_convert_seconds_to_frames_and_back() -> None:
+    from r1data.review.layout import ReviewLayout
+    from r1data.schema import Field, RecordSchema, parse_type
+
+    schema = RecordSchema("v", (Field("id", parse_type("string")), Field("video", parse_type("video")),
+                                Field("events", parse_type("list<struct<start: float32, end: float32, label: string>>"))))
+    layout: ReviewLayout = derive_layout(schema)
+    row = {"id": "a", "video": "v.mp4",
+           "events": [{"start": 0.0, "end": 2.0, "label": "walk"}, {"start": 2.5, "end": 4.0, "label": "sit"}]}
+    result = prediction_result(row, layout, None, fps=10.0)
+    regions = [r for r in result if r["from_name"] == "events"]
+    assert [r["value"]["ranges"] for r in regions] == [[{"start": 1, "end": 20}], [{"start": 26, "end": 40}]]
+    _, values = result_values(result, layout, None, fps=10.0)
+    assert values["events"] == row["events"] and corrections(values, row, layout, None, fps=10.0) == {}
+    regions[0]["value"]["ranges"] = [{"start": 6, "end": 20}]               # now 0.5 s .. 2.0 s
+    _, values = result_values(result, layout, None, fps=10.0)
+    fixed = corrections(values, row, layout, None, fps=10.0)
+    assert fixed == {"events": [{"start": 0.5, "end": 2.0, "label": "walk"}, row["events"][1]]}
+    from r1data.review.convert import Unconvertible
+
+    with pytest.raises(Unconvertible, match="frame rate"):
+        result_values(result, layout, None, fps=None)
+
+
+def test_missing_label_studio_fails_when_ci_requires_it(monkeypatch, tmp_path: Path) -> None:
+    from servers.labelstudio import REQUIRE_ENV, label_studio_or_skip
+
+    monkeypatch.setenv("R1DATA_LABEL_STUDIO", str(tmp_path / "no-label-studio"))
+    monkeypatch.delenv(REQUIRE_ENV, raising=False)
+    with pytest.raises(pytest.skip.Exception):
+        label_studio_or_skip()
+    monkeypatch.setenv(REQUIRE_ENV, "1")
+    with pytest.raises(pytest.fail.Exception, match="R1DATA_REQUIRE_LABEL_STUDIO=1 but label-studio not installed"):
+        label_studio_or_skip()

@@ -3,7 +3,8 @@
 Label Studio draws in percent of the image (``x``, ``y``, ``width``, ``height`` from the top
 left); the schema's ``box2d`` is ``x1, y1, x2, y2`` and ``point2d`` ``x, y`` in pixels. Masks
 travel as Label Studio's brush RLE (an RGBA image run-length coded, the alpha channel holding
-the mask) and come back as single-channel PNGs (0 background, 255 foreground).
+the mask) and come back as single-channel PNGs (0 background, 255 foreground). Time spans on a
+video travel as timeline regions in frames (:mod:`r1data.review.spans`).
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ import io
 import json
 from typing import Any
 
-from r1data.review.layout import (BRUSH, JSON_TEXT, KEYPOINTS, RECTANGLES, RESULT_TYPES, TEXT,
+from r1data.review.layout import (BRUSH, JSON_TEXT, KEYPOINTS, RECTANGLES, RESULT_TYPES, SPANS, TEXT,
                                   TEXT_LINES, VERDICT, VERDICTS, Control, ReviewLayout)
+from r1data.review.spans import read_spans, span_results, spans_close
 from r1data.schema import RecordSchema
 
 PIXEL_TOLERANCE = 0.5      # a box or point moved less than this (rounding of percents) is unchanged
@@ -65,12 +67,19 @@ def _mask_png(mask: Any) -> bytes:
 
 # -- row -> pre-annotation -----------------------------------------------------------------------
 
-def prediction_result(row: dict, layout: ReviewLayout, size: tuple[int, int] | None) -> list[dict]:
-    """The pipeline's output for ``row`` as Label Studio results (the reviewer's starting point)."""
+def prediction_result(row: dict, layout: ReviewLayout, size: tuple[int, int] | None,
+                      fps: float | None = None) -> list[dict]:
+    """The pipeline's output for ``row`` as Label Studio results (the reviewer's starting point).
+
+    ``size`` is the image geometry is drawn on, ``fps`` the frame rate time spans are counted in."""
     out: list[dict] = []
     for c in layout.controls:
         value = row.get(c.name)
         if value is None and c.kind != JSON_TEXT:
+            continue
+        if c.kind == SPANS:
+            if fps and layout.video:
+                out.extend(span_results(c.name, c.texts, value, layout.video, fps))
             continue
         items = value if c.multiple and c.kind not in (TEXT_LINES,) else [value]
         base = {"from_name": c.name, "to_name": layout.draw_on, "type": RESULT_TYPES[c.kind]}
@@ -109,8 +118,8 @@ def prediction_result(row: dict, layout: ReviewLayout, size: tuple[int, int] | N
 
 # -- reviewer's result -> values -----------------------------------------------------------------
 
-def result_values(result: list[dict], layout: ReviewLayout, size: tuple[int, int] | None
-                  ) -> tuple[str | None, dict[str, Any]]:
+def result_values(result: list[dict], layout: ReviewLayout, size: tuple[int, int] | None,
+                  fps: float | None = None) -> tuple[str | None, dict[str, Any]]:
     """The verdict and the value of each control present in an annotation's ``result``.
 
     Controls absent from the result are absent from the dict (the reviewer left them as they
@@ -129,10 +138,16 @@ def result_values(result: list[dict], layout: ReviewLayout, size: tuple[int, int
             continue
         groups.setdefault(name, []).append(r)
     values: dict[str, Any] = {}
-    names = {c.name for c in layout.controls}
+    for c in layout.spans:
+        if c.name in groups:   # texts alone (no region) mean the spans were left as they were
+            try:
+                values[c.name] = read_spans(c.name, c.texts, result, fps)
+            except (KeyError, TypeError, ValueError) as e:
+                raise Unconvertible(f"{c.name}: {e}") from None
+    names = {c.name for c in layout.controls if c.kind != SPANS}
     for name, results in groups.items():
         if name not in names:
-            continue  # a control of an older config; the config check reports mismatches
+            continue  # spans (above), per-span texts, or a control of an older config
         c = layout.control(name)
         try:
             items = [_result_item(c, r, size) for r in results]
@@ -197,13 +212,16 @@ def _result_item(c: Control, r: dict, size: tuple[int, int] | None) -> Any:
 # -- values -> corrections -----------------------------------------------------------------------
 
 def corrections(values: dict[str, Any], row: dict, layout: ReviewLayout,
-                size: tuple[int, int] | None) -> dict[str, Any]:
+                size: tuple[int, int] | None, fps: float | None = None) -> dict[str, Any]:
     """The fields whose reviewed value differs from the row's, as JSON-ready values."""
     out: dict[str, Any] = {}
     for name, new in values.items():
         c = layout.control(name)
         old = row.get(name)
-        if c.kind == BRUSH:
+        if c.kind == SPANS:
+            if not spans_close(old, new, c.texts, fps):
+                out[name] = new
+        elif c.kind == BRUSH:
             olds = (old or []) if c.multiple else [old]
             news = (new or []) if c.multiple else [new]
             old_masks = [_mask_array(image_bytes(o) or b"", size) for o in olds if o is not None]  # type: ignore[arg-type]

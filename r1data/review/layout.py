@@ -7,7 +7,11 @@ field                                      in Label Studio
 =========================================  ==========================================
 ``image`` / ``list<image>``                ``<Image>`` (one per view; the first is the
                                            one boxes, points and masks are drawn on)
-``video``                                  ``<Video>``
+``video``                                  ``<Video>`` (frame rate from the task's
+                                           ``r1data_fps``)
+``list<struct<start, end, ...strings>>``    ``<TimelineLabels>`` on the video, one region
+(seconds) when the schema has a video       per span (seconds <-> frames), and a
+                                           per-region ``<TextArea>`` for each string member
 ``box2d`` / ``list<box2d>``                ``<RectangleLabels>`` (pixels <-> percent)
 ``point2d`` / ``points2d``                 ``<KeyPointLabels>`` (order kept)
 ``mask`` / ``list<mask>``                  ``<BrushLabels>`` (PNG <-> brush RLE)
@@ -15,7 +19,8 @@ string with a role (question, answer...)   editable ``<TextArea>``
 ``list<string>`` with a role               ``<TextArea>``, one line per item
 ``box3d`` / ``point3d`` / other typed      ``<TextArea>`` holding JSON
 fields with a role
-other strings                              read-only ``<Text>`` (context)
+other strings, ``list<string>`` without    read-only ``<Text>`` (context; a list one
+a role                                     item a line)
 =========================================  ==========================================
 
 Fields that are neither (a scene graph, a point cloud) are not shown. The reviewer's
@@ -25,10 +30,12 @@ verdict is a required ``<Choices name="r1data_verdict">``: accept, reject or fix
 from __future__ import annotations
 
 import json
+import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from xml.sax.saxutils import quoteattr
 
+from r1data.review.spans import FPS_KEY, span_members, text_control
 from r1data.schema import Field, FieldType, RecordSchema, parse_type
 
 VERDICT = "r1data_verdict"
@@ -37,12 +44,12 @@ ID_KEY = "r1data_id"          # task data key holding the row id (idempotent pus
 MAX_VIEWS = 8                 # at most this many images of a list<image> are shown
 
 # control kinds: how a field's value travels to and from Label Studio
-RECTANGLES, KEYPOINTS, BRUSH, TEXT, TEXT_LINES, JSON_TEXT = (
-    "rectangles", "keypoints", "brush", "text", "text_lines", "json")
+RECTANGLES, KEYPOINTS, BRUSH, TEXT, TEXT_LINES, JSON_TEXT, SPANS = (
+    "rectangles", "keypoints", "brush", "text", "text_lines", "json", "spans")
 CONTROL_TAGS = {RECTANGLES: "RectangleLabels", KEYPOINTS: "KeyPointLabels", BRUSH: "BrushLabels",
-                TEXT: "TextArea", TEXT_LINES: "TextArea", JSON_TEXT: "TextArea"}
+                TEXT: "TextArea", TEXT_LINES: "TextArea", JSON_TEXT: "TextArea", SPANS: "TimelineLabels"}
 RESULT_TYPES = {RECTANGLES: "rectanglelabels", KEYPOINTS: "keypointlabels", BRUSH: "brushlabels",
-                TEXT: "textarea", TEXT_LINES: "textarea", JSON_TEXT: "textarea"}
+                TEXT: "textarea", TEXT_LINES: "textarea", JSON_TEXT: "textarea", SPANS: "timelinelabels"}
 
 
 @dataclass(frozen=True)
@@ -54,6 +61,7 @@ class Control:
     multiple: bool          # a list of boxes / points / masks (``False``: exactly one)
     type: FieldType
     required: bool
+    texts: tuple[str, ...] = ()   # SPANS: the struct's string members (per-region TextAreas)
 
     @property
     def tag(self) -> str:
@@ -77,12 +85,22 @@ class ReviewLayout:
     context: tuple[str, ...]               # read-only string fields
     controls: tuple[Control, ...]
     draw_on: str                           # the object tag controls attach to
+    fps_field: str | None = None           # the row's frame-rate field (spans: seconds <-> frames)
     _by_name: dict = field(default_factory=dict, compare=False, repr=False)
 
     def control(self, name: str) -> Control:
         if not self._by_name:
             self._by_name.update({c.name: c for c in self.controls})
         return self._by_name[name]
+
+    @property
+    def video(self) -> str | None:
+        """Key of the ``<Video>`` time spans are drawn on (``None`` without a video)."""
+        return next((m.key for m in self.media if m.tag == "Video"), None)
+
+    @property
+    def spans(self) -> tuple[Control, ...]:
+        return tuple(c for c in self.controls if c.kind == SPANS)
 
     @property
     def geometry(self) -> tuple[Control, ...]:
@@ -92,7 +110,19 @@ class ReviewLayout:
         """The ``<View>`` XML for Label Studio (stable: same schema, same text)."""
         out = ["<View>", '  <Header value="Row" size="6"/>', f'  <Text name="{ID_KEY}" value="${ID_KEY}"/>']
         for m in self.media:
-            out.append(f"  <{m.tag} name={quoteattr(m.key)} value={quoteattr('$' + m.key)}/>")
+            rate = f' framerate="${FPS_KEY}" timelineHeight="120"' if m.tag == "Video" else ""
+            out.append(f"  <{m.tag} name={quoteattr(m.key)} value={quoteattr('$' + m.key)}{rate}/>")
+        for c in self.spans:
+            video = quoteattr(self.video or "")
+            out.append(f"  <TimelineLabels name={quoteattr(c.name)} toName={video}>")
+            out.append(f"    <Label value={quoteattr(c.name)}/>")
+            out.append("  </TimelineLabels>")
+            for member in c.texts:
+                # shown while a span of this field is selected: one text per span
+                out.append(f"  <Header value={quoteattr(f'{c.name}: {member} of the selected span')} size=\"6\"/>")
+                out.append(f"  <TextArea name={quoteattr(text_control(c.name, member))} toName={video} "
+                           f'perRegion="true" editable="true" rows="2" maxSubmissions="1" '
+                           f'visibleWhen="region-selected" whenLabelValue={quoteattr(c.name)}/>')
         for c in self.geometry:
             out.append(f"  <{c.tag} name={quoteattr(c.name)} toName={quoteattr(self.draw_on)}>")
             out.append(f"    <Label value={quoteattr(c.name)}/>")
@@ -124,6 +154,7 @@ def derive_layout(schema: RecordSchema, views: dict[str, int] | None = None) -> 
     views = views or {}
     media: list[MediaObject] = []
     context: list[str] = []
+    has_video = any(f.type.semantic == "video" for f in schema.fields)
     controls: list[Control] = []
     image_fields = [f for f in schema.fields if _is_image(f.type) or _is_image_list(f.type)]
     # the image that geometry is drawn on: the one with role image, else the first
@@ -145,6 +176,8 @@ def derive_layout(schema: RecordSchema, views: dict[str, int] | None = None) -> 
             controls.append(Control(f.name, kind, multiple, t, f.required))
         elif f in image_fields:
             continue
+        elif has_video and (texts := span_members(t)) is not None:
+            controls.append(Control(f.name, SPANS, True, t, f.required, texts))
         elif t.kind == "string" and f.role:
             controls.append(Control(f.name, TEXT, False, t, f.required))
         elif t.kind == "list" and t.item is not None and t.item.kind == "string" and f.role:
@@ -154,11 +187,15 @@ def derive_layout(schema: RecordSchema, views: dict[str, int] | None = None) -> 
                 controls.append(Control(f.name, JSON_TEXT, False, t, f.required))
         elif t.kind == "string" and f.name != "id":
             context.append(f.name)
+        elif t.kind == "list" and t.item is not None and t.item.kind == "string":
+            context.append(f.name)
     if any(c.kind in (RECTANGLES, KEYPOINTS, BRUSH) for c in controls) and not any(
             m.tag == "Image" for m in media):
         raise ValueError(f"schema {schema.name} has boxes, points or masks but no image field to draw them on")
     draw_on = next((m.key for m in media), ID_KEY)
-    return ReviewLayout(schema, tuple(media), tuple(context), tuple(controls), draw_on)
+    fps_field = next((f.name for f in schema.fields if re.search(r"(^|_)(fps|frame_?rate)$", f.name)
+                      and f.type.kind in ("float16", "float32", "float64", "int32", "int64")), None)
+    return ReviewLayout(schema, tuple(media), tuple(context), tuple(controls), draw_on, fps_field)
 
 
 def _is_image(t: FieldType) -> bool:
@@ -200,5 +237,6 @@ def describe(layout: ReviewLayout) -> str:
     """One line per control, for ``--dry-run`` and the docs."""
     lines = [f"{m.tag} {m.key}" for m in layout.media]
     lines += [f"{c.tag} {c.name} ({c.type}{', list' if c.multiple else ''})" for c in layout.controls]
+    lines += [f"TextArea {text_control(c.name, m)} (per span)" for c in layout.spans for m in c.texts]
     lines += [f"Text {n} (read-only)" for n in layout.context]
     return json.dumps(lines, indent=1)

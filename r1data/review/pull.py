@@ -21,6 +21,7 @@ from r1data.corpus import Corpus
 from r1data.review.convert import Unconvertible, check_types, corrections, result_values
 from r1data.review.layout import ID_KEY, ReviewLayout
 from r1data.review.push import TaskBuilder
+from r1data.review.spans import FPS_KEY
 from r1data.review.store import REVIEWS_SCHEMA
 
 
@@ -64,6 +65,7 @@ def reviews_from_export(corpus: Corpus, layout: ReviewLayout, tasks: list[dict],
             report.problems.append(f"task {tid}: row id {rid!r} is not in this corpus; skipped")
             continue
         size = sizes.image_size(row)
+        fps = _fps(task, row, layout)
         for ann in annotations:
             report.annotations += 1
             if ann.get("was_cancelled"):
@@ -71,8 +73,8 @@ def reviews_from_export(corpus: Corpus, layout: ReviewLayout, tasks: list[dict],
                 continue
             where = f"task {tid} (row {rid}, annotation {ann.get('id')})"
             try:
-                verdict, values = result_values(ann.get("result") or [], layout, size)
-                fixed = corrections(values, row, layout, size) if verdict != "reject" else {}
+                verdict, values = result_values(ann.get("result") or [], layout, size, fps)
+                fixed = corrections(values, row, layout, size, fps) if verdict != "reject" else {}
             except Unconvertible as e:
                 report.problems.append(f"{where}: {e}; skipped")
                 continue
@@ -100,6 +102,16 @@ def reviews_from_export(corpus: Corpus, layout: ReviewLayout, tasks: list[dict],
             })
     report.reviews = len(out)
     return pa.Table.from_pylist(out, schema=REVIEWS_SCHEMA), report
+
+
+def _fps(task: dict, row: dict, layout: ReviewLayout) -> float | None:
+    """The frame rate Label Studio counted this task's frames in (the one push told it)."""
+    if not layout.spans:
+        return None
+    told = (task.get("data") or {}).get(FPS_KEY)
+    if told:
+        return float(told)
+    return float(row[layout.fps_field]) if layout.fps_field and row.get(layout.fps_field) else None
 
 
 def _time(text: str | None) -> datetime:

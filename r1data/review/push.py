@@ -14,6 +14,7 @@ from r1data.errors import UsageError
 from r1data.review.convert import image_bytes, image_size, prediction_result
 from r1data.review.layout import ID_KEY, ReviewLayout, derive_layout, schema_from_manifest
 from r1data.review.media import Media
+from r1data.review.spans import DEFAULT_FPS, FPS_KEY, probe_fps
 
 
 def corpus_layout(corpus: Corpus) -> ReviewLayout:
@@ -88,10 +89,31 @@ class TaskBuilder:
             else:
                 data[m.key] = self.media.image_url(image_bytes(value) or b"")
         for name in self.layout.context:
-            data[name] = "" if row.get(name) is None else str(row[name])
+            value = row.get(name)
+            data[name] = ("" if value is None else
+                          "\n".join(str(v) for v in value) if isinstance(value, list) else str(value))
+        fps = None
+        if self.layout.video:
+            fps = self.frame_rate(row)
+            data[FPS_KEY] = fps
         size = self.image_size(row)
-        result = prediction_result(row, self.layout, size)
+        result = prediction_result(row, self.layout, size, fps)
         return {"data": data, "predictions": [{"model_version": self.model_version, "result": result}]}
+
+    def frame_rate(self, row: dict[str, Any]) -> float:
+        """Frames per second of the row's video: its frame-rate field, else the file's (ffprobe),
+        else Label Studio's default. Label Studio is told this rate, so spans convert the same
+        way both directions."""
+        if self.layout.fps_field and row.get(self.layout.fps_field):
+            return round(float(row[self.layout.fps_field]), 4)
+        m = next(m for m in self.layout.media if m.key == self.layout.video)
+        value = row.get(m.field)
+        if value and not str(value).startswith(("http://", "https://", "s3://", "gs://")):
+            path = self.media.corpus_dir / str(value) if self.media is not None else None
+            fps = probe_fps(str(path)) if path is not None and path.exists() else None
+            if fps:
+                return round(fps, 4)
+        return DEFAULT_FPS
 
     def image_size(self, row: dict[str, Any]) -> tuple[int, int] | None:
         """Size of the image geometry is drawn on (``None`` when there is no geometry)."""
