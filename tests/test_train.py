@@ -86,12 +86,27 @@ def test_shipped_recipes_load_and_name_a_known_corpus() -> None:
     from r1data.spec import load_spec
     from r1data.train import load_recipe
 
+    from r1data.train.data import resolve_mapping
+    from r1data.train.runner import TrainRequest, load_reward_funcs, trainer_args
+
     recipes = sorted((REPO / "train").glob("*.yaml"))
-    assert recipes, "no recipe shipped in train/"
+    # one recipe per shipped corpus
+    assert {p.stem for p in recipes} >= {p.stem for p in (REPO / "pipelines").glob("*.yaml")}
     for path in recipes:
         loaded = load_recipe(path)
-        load_spec(loaded.recipe.corpus)  # the corpus exists
+        spec = load_spec(loaded.recipe.corpus)  # the corpus exists
         assert loaded.recipe.sft.config and loaded.recipe.grpo.config
+        # the TRL configs build, and the row mapping resolves against the corpus's schema
+        req = TrainRequest(Path("."), loaded, Path("unused"))
+        trainer_args("sft", req, Path("unused/sft"), {})
+        trainer_args("grpo", req, Path("unused/grpo"), {})
+        _, _, columns = load_reward_funcs(list(loaded.recipe.rewards or spec.spec.rewards))
+        schema = yaml.safe_load((REPO / "schemas" / f"{loaded.recipe.corpus}.yaml").read_text())
+        mapping = resolve_mapping(loaded, schema, columns, vision=loaded.recipe.corpus != "xiangqi")
+        assert mapping.completion or mapping.completion_template, path
+    longvideo = resolve_mapping(load_recipe(REPO / "train" / "longvideo.yaml"),
+                                yaml.safe_load((REPO / "schemas" / "longvideo.yaml").read_text()), ["answer"], True)
+    assert (longvideo.videos, longvideo.video_frames, longvideo.images) == ("videos", 32, None)
 
 
 def test_bad_recipe_key_names_the_file_line_and_key(tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]

@@ -4,8 +4,10 @@ SFT rows are ``{"messages": [system?, user, assistant], "images": [PIL, ...]}``;
 ``{"prompt": [system?, user], "images": [...], COLUMN: value, ...}`` carrying every column the
 rewards read (TRL hands them to the reward functions as keyword arguments). Which field is the
 question, the reasoning and the images comes from the schema's roles in the build's manifest,
-unless the recipe's ``data:`` names them. Rows the model cannot take (an image missing or
-undecodable, a prompt over the token limit, no target text) are skipped and counted by reason.
+unless the recipe's ``data:`` names them. A video corpus (``data.video_frames: N``) gives each
+row N frames sampled uniformly from its video (decord) as its images, since TRL's trainers
+take images only. Rows the model cannot take (an image missing or undecodable, a video that
+does not decode, a prompt over the token limit, no target text) are skipped and counted by reason.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import io
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from r1data.errors import SpecError
@@ -28,13 +31,24 @@ class RowMapping:
     completion: str | None
     images: str | None
     reward_columns: list[str]
+    completion_template: str | None = None   # a Jinja SFT target (completion is then None)
+    completion_fields: list[str] = field(default_factory=list)
+    videos: str | None = None                # the video column when frames are sampled from it
+    video_frames: int | None = None
+
+    @property
+    def visual(self) -> bool:
+        """Whether examples carry images (stored ones or frames sampled from a video)."""
+        return self.images is not None or self.videos is not None
 
     def columns(self, stage: str) -> list[str]:
         cols = ["id", *self.prompt_fields]
         if self.images:
             cols.append(self.images)
-        if stage == "sft" and self.completion:
-            cols.append(self.completion)
+        if self.videos:
+            cols.append(self.videos)
+        if stage == "sft":
+            cols.extend([self.completion] if self.completion else self.completion_fields)
         if stage == "grpo":
             cols.extend(self.reward_columns)
         return list(dict.fromkeys(cols))
@@ -65,10 +79,27 @@ def schema_role(schema: dict, role: str) -> str | None:
     return None
 
 
-def resolve_mapping(loaded: LoadedRecipe, schema: dict, reward_columns: list[str], vision: bool) -> RowMapping:
-    """Check the recipe's ``data:`` against the build's schema; fill the gaps from the roles."""
+def is_template(text: str) -> bool:
+    return "{{" in text or "{%" in text
+
+
+def template_fields(loaded: LoadedRecipe, template: str, fields: set[str], key: str) -> list[str]:
+    """The row fields a Jinja template reads; an unknown one or a syntax error names ``data.KEY``."""
     from jinja2 import Environment, meta
 
+    try:
+        variables = sorted(meta.find_undeclared_variables(Environment().parse(template)))
+    except Exception as e:  # jinja2.TemplateSyntaxError and friends
+        raise loaded.error(f"a valid Jinja template ({e})", "data", key) from None
+    unknown = [v for v in variables if v not in fields]
+    if unknown:
+        raise loaded.error(f"fields of the build's schema ({', '.join(sorted(fields))})", "data", key,
+                           got=unknown)
+    return variables
+
+
+def resolve_mapping(loaded: LoadedRecipe, schema: dict, reward_columns: list[str], vision: bool) -> RowMapping:
+    """Check the recipe's ``data:`` against the build's schema; fill the gaps from the roles."""
     d = loaded.recipe.data
     fields = set(schema.get("fields", {}))
     if d.prompt is None:
@@ -78,20 +109,22 @@ def resolve_mapping(loaded: LoadedRecipe, schema: dict, reward_columns: list[str
         template = "{{ %s }}" % question
     else:
         template = d.prompt
-    try:
-        variables = sorted(meta.find_undeclared_variables(Environment().parse(template)))
-    except Exception as e:  # jinja2.TemplateSyntaxError and friends
-        raise loaded.error(f"a valid Jinja template ({e})", "data", "prompt") from None
-    unknown = [v for v in variables if v not in fields]
-    if unknown:
-        raise loaded.error(f"fields of the build's schema ({', '.join(sorted(fields))})", "data", "prompt",
-                           got=unknown)
+    variables = template_fields(loaded, template, fields, "prompt")
+    completion_template, completion_fields = None, []
     completion = d.completion or schema_role(schema, "reasoning") or schema_role(schema, "answer")
-    if completion is not None and completion not in fields:
-        raise loaded.error(f"a field of the build's schema ({', '.join(sorted(fields))})", "data", "completion",
-                           got=completion)
-    images = None
-    if vision and d.images != "none":
+    if d.completion is not None and is_template(d.completion):
+        completion_template, completion = d.completion, None
+        completion_fields = template_fields(loaded, d.completion, fields, "completion")
+    elif completion is not None and completion not in fields:
+        raise loaded.error(f"a field of the build's schema or a Jinja template ({', '.join(sorted(fields))})",
+                           "data", "completion", got=completion)
+    images = videos = None
+    if vision and d.images != "none" and d.video_frames:
+        videos = d.videos or schema_role(schema, "video")
+        if videos is None or videos not in fields:
+            raise loaded.error("a video field of the build's schema (for video_frames)", "data",
+                               "videos" if d.videos else "video_frames", got=videos)
+    elif vision and d.images != "none":
         images = d.images or schema_role(schema, "image")
         if images is not None and images not in fields:
             raise loaded.error("an image field of the build's schema or 'none'", "data", "images", got=images)
@@ -99,7 +132,8 @@ def resolve_mapping(loaded: LoadedRecipe, schema: dict, reward_columns: list[str
     if missing:
         raise loaded.error(f"rewards reading columns the build has ({', '.join(sorted(fields))})", "rewards",
                            got=missing)
-    return RowMapping(template, variables, completion, images, list(reward_columns))
+    return RowMapping(template, variables, completion, images, list(reward_columns), completion_template,
+                      completion_fields, videos, d.video_frames if videos else None)
 
 
 def read_rows(corpus: Any, rows: RowsSpec, columns: list[str], loaded: LoadedRecipe, stage: str) -> list[dict]:
@@ -145,22 +179,58 @@ def decode_images(value: Any, limit: int | None) -> list[Any] | None:
     return out or None
 
 
-class RowFormatter:
-    """Turns rows into TRL examples for one model (its processing class sets the token counts)."""
+def sample_video_frames(path: Path, count: int) -> list[Any]:
+    """``count`` frames spread evenly over the video (LongVILA's linspace), as RGB PIL images.
 
-    def __init__(self, loaded: LoadedRecipe, mapping: RowMapping, processing_class: Any):
+    Raises ``VideoError`` (its ``reason`` says why) when the file is missing or does not decode.
+    """
+    from PIL import Image
+
+    from r1data.corpora.longvideo.video import VideoError, open_video, read_frames, uniform_indices
+
+    vr = open_video(path)
+    n = len(vr)
+    if n <= 0:
+        raise VideoError("zero_length", f"{path.name}: no frames")
+    try:
+        frames = read_frames(vr, uniform_indices(n, count))
+    except Exception as e:  # decord's errors for frames that do not decode (a cut-off file)
+        why = str(e).strip().splitlines()[-1][:160] if str(e).strip() else type(e).__name__
+        raise VideoError("truncated_video", f"{path.name}: {why}") from None
+    return [Image.fromarray(f).convert("RGB") for f in frames]
+
+
+class RowFormatter:
+    """Turns rows into TRL examples for one model (its processing class sets the token counts).
+
+    ``root`` is the build folder: relative video paths (rendered videos) are read from under it.
+    """
+
+    def __init__(self, loaded: LoadedRecipe, mapping: RowMapping, processing_class: Any,
+                 root: str | Path | None = None):
         from jinja2 import Environment, StrictUndefined
 
         self.recipe = loaded.recipe
         self.mapping = mapping
+        self.root = Path(root) if root is not None else None
         self.processing_class = processing_class
         self.tokenizer = getattr(processing_class, "tokenizer", processing_class)
         self.image_processor = getattr(processing_class, "image_processor", None)
-        self.template = Environment(undefined=StrictUndefined, keep_trailing_newline=False).from_string(
-            mapping.prompt_template)
+        env = Environment(undefined=StrictUndefined, keep_trailing_newline=False)
+        self.template = env.from_string(mapping.prompt_template)
+        self.completion_template = (env.from_string(mapping.completion_template)
+                                    if mapping.completion_template else None)
+        self.video_errors: dict[str, str] = {}   # row id -> why its video gave no frames (first few)
+        # several questions share a video: decode each once (frames, or why it gave none)
+        self._video_cache: dict[Path, list | Exception] = {}
+
+    def _target(self, row: dict) -> str | None:
+        if self.completion_template is not None:
+            return self.completion_template.render(**row)
+        return row.get(self.mapping.completion) if self.mapping.completion else None
 
     def _turn(self, role: str, text: str, n_images: int = 0) -> dict:
-        if self.mapping.images is None:
+        if not self.mapping.visual:
             return {"role": role, "content": text}
         return {"role": role, "content": [{"type": "image"}] * n_images + [{"type": "text", "text": text}]}
 
@@ -183,7 +253,34 @@ class RowFormatter:
                 n += self.image_processor.get_number_of_image_patches(im.height, im.width) // merge - 1
         return n
 
+    def _frames(self, row: dict, skipped: Skipped) -> tuple[bool, list | None]:
+        from r1data.corpora.longvideo.video import VideoError
+
+        value = row.get(self.mapping.videos)  # type: ignore[arg-type]
+        try:
+            if not value:
+                raise VideoError("unreadable_path", "no video path")
+            path = Path(value)
+            if not path.is_absolute() and self.root is not None:
+                path = self.root / path
+            if path not in self._video_cache:
+                try:
+                    self._video_cache[path] = sample_video_frames(path, self.mapping.video_frames or 1)
+                except VideoError as e:
+                    self._video_cache[path] = e
+            frames = self._video_cache[path]
+            if isinstance(frames, Exception):
+                raise frames
+            return True, frames
+        except VideoError as e:
+            skipped.add("unreadable_video", row.get("id"))
+            if len(self.video_errors) < 10:
+                self.video_errors[str(row.get("id"))] = str(e)
+            return False, None
+
     def _images(self, row: dict, skipped: Skipped) -> tuple[bool, list | None]:
+        if self.mapping.videos is not None:
+            return self._frames(row, skipped)
         if self.mapping.images is None:
             return True, None
         images = decode_images(row.get(self.mapping.images), self.recipe.data.max_images)
@@ -196,7 +293,7 @@ class RowFormatter:
         """``messages`` (+ ``images``) examples; rows with no target text or too long are skipped."""
         out, skipped = [], Skipped()
         for row in rows:
-            target = row.get(self.mapping.completion) if self.mapping.completion else None
+            target = self._target(row)
             if not target or not str(target).strip():
                 skipped.add("empty_completion", row.get("id"))
                 continue

@@ -2,7 +2,8 @@
 
 A recipe says what to train and how: the base model, which rows of the build feed the
 cold-start SFT and which feed GRPO, how a row becomes TRL's conversational format (system
-prompt, a Jinja template for the user turn, the image column), the TRL ``SFTConfig`` and
+prompt, Jinja templates for the user turn and the SFT target, the image column, or N frames
+sampled from the video column), the TRL ``SFTConfig`` and
 ``GRPOConfig`` fields of each stage, the rewards (by registry name, with weights and
 parameters; by default the corpus spec's ``rewards:`` list) and LoRA as a switch. Every key
 is checked before anything loads: an unknown TRL field or reward names the file, line and key.
@@ -54,10 +55,15 @@ class DataSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
     prompt: str | None = Field(None, description="Jinja template of the user turn over the row's fields "
                                                  "(default: the schema's question field)")
-    completion: str | None = Field(None, description="the SFT target column (default: the reasoning field)")
+    completion: str | None = Field(None, description="the SFT target: a column, or a Jinja template over the "
+                                                     "row's fields (default: the reasoning field)")
     images: str | None = Field(None, description="image column (default: the schema's image field); "
                                                  "'none' trains text-only")
     max_images: int | None = Field(None, gt=0, description="first N images of a row")
+    video_frames: int | None = Field(None, gt=0, description="video corpora: N frames sampled uniformly from "
+                                                             "the row's video become its images")
+    videos: str | None = Field(None, description="video column read by video_frames (default: the schema's "
+                                                 "video field); a relative path is under the build folder")
     min_pixels: int | None = Field(None, gt=0)
     max_pixels: int | None = Field(None, gt=0)
     max_prompt_tokens: int | None = Field(None, gt=0, description="GRPO rows whose prompt is longer are skipped")

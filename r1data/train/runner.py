@@ -157,17 +157,19 @@ def run_stage(stage: str, req: TrainRequest, start_model: str, vision: bool, map
     processing_class = load_processing_class(start_model, vision, r.data.min_pixels, r.data.max_pixels)
     stage_spec = getattr(r, stage)
     rows = read_rows(corpus, stage_spec.rows, mapping.columns(stage), req.recipe, stage)
-    formatter = RowFormatter(req.recipe, mapping, processing_class)
+    formatter = RowFormatter(req.recipe, mapping, processing_class, root=corpus.path)
     extra: dict[str, Any] = {}
     if stage == "sft":
         # cutting a VLM sequence can cut image tokens: skip long rows instead of truncating them
         limit = r.data.max_sft_tokens or stage_spec.config.get("max_length")
-        if mapping.images is not None:
+        if mapping.visual:
             extra["max_length"] = None
         examples, skipped = formatter.sft(rows, limit)
     else:
         extra["reward_weights"] = reward_weights
         examples, skipped = formatter.grpo(rows, r.data.max_prompt_tokens)
+    for row_id, why in formatter.video_errors.items():
+        log.warning("%s: row %s skipped: its video gave no frames (%s)", stage, row_id, why)
     dataset = to_dataset(examples, skipped, stage, req.recipe)
     args = trainer_args(stage, req, out, extra)
     last = get_last_checkpoint(str(out)) if out.is_dir() else None
@@ -262,7 +264,7 @@ def run_training(req: TrainRequest) -> dict[str, Any]:
     req.output.mkdir(parents=True, exist_ok=True)
     summary: dict[str, Any] = {
         "recipe": str(req.recipe.file), "corpus": corpus.name, "data": str(req.data),
-        "spec_hash": corpus.manifest.get("spec_hash"), "base_model": base, "vision": mapping.images is not None,
+        "spec_hash": corpus.manifest.get("spec_hash"), "base_model": base, "vision": mapping.visual,
         "lora": r.lora.enabled, "rewards": [s.model_dump() for s in reward_specs], "rewards_from": rewards_from,
         "stages": {}, "versions": _versions(),
     }
