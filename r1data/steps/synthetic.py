@@ -1,10 +1,32 @@
-"""A synthetic source and a no-op step: the engine's own test and benchmark fixtures."""
+"""A synthetic source and a no-op step (the engine's own test and benchmark fixtures), and the
+base of procedural sources that number their items."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
 from r1data.steps.base import Source, StepContext, source, step
+
+
+class NumberedSource(Source):
+    """Items ``0, 1, 2, ...`` (``count`` of them, or endless when ``None``): a subclass says what
+    item ``i`` is, from ``i`` alone (and ``ctx.rng``), so reading from ``start`` resumes exactly."""
+
+    count: int | None = None
+
+    def item(self, i: int) -> dict:
+        raise NotImplementedError
+
+    def __len__(self) -> int:
+        if self.count is None:
+            raise TypeError("endless")
+        return self.count
+
+    def read(self, start: int = 0) -> Iterator[dict]:
+        i = start
+        while self.count is None or i < self.count:
+            yield self.item(i)
+            i += 1
 
 
 @source("synthetic")

@@ -15,21 +15,19 @@ import numpy as np
 from r1data.corpora.earthreason.landcover import CLASSES, make_scene, position_words, render
 from r1data.corpora.vqa_verify.scene import encode_jpeg
 from r1data.errors import UsageError
+from r1data.steps.synthetic import NumberedSource
 from r1data.steps.base import Reject, Source, StepContext, record_rng, source, step
 
 
 @source("procedural_aerial")
-class ProceduralAerial(Source):
+class ProceduralAerial(NumberedSource):
     """Endless numbered aerial scenes (painted by the ``render_aerial_scenes`` step)."""
 
     def __init__(self, ctx: StepContext):
         self.ctx = ctx
 
-    def read(self, start: int = 0) -> Iterator[dict]:
-        i = start
-        while True:
-            yield {"id": f"aerial{i:07d}", "image_id": f"aerial{i:07d}", "scene_index": i}
-            i += 1
+    def item(self, i: int) -> dict:
+        return {"id": f"aerial{i:07d}", "image_id": f"aerial{i:07d}", "scene_index": i}
 
 
 @step("render_aerial_scenes")

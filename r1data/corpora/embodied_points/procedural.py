@@ -17,11 +17,12 @@ from collections.abc import Iterable, Iterator
 
 from r1data.corpora.embodied_points.tasks import ABILITIES, ofg_tasks, reg_tasks, rrg_tasks, vtg_tasks
 from r1data.errors import UsageError
+from r1data.steps.synthetic import NumberedSource
 from r1data.steps.base import Reject, Source, StepContext, source, step
 
 
 @source("tabletop_scenes")
-class TabletopScenes(Source):
+class TabletopScenes(NumberedSource):
     """Procedural scenes for the pointing tasks: ``kinds`` weights tabletop vs indoor scenes
     (an indoor scene has a shelf, a counter, drawers and cabinet doors with handles and knobs)."""
 
@@ -33,22 +34,13 @@ class TabletopScenes(Source):
             raise UsageError(f"tabletop_scenes: kinds must weight 'tabletop' and/or 'indoor', got {self.kinds!r}")
         self.count = count
 
-    def __len__(self) -> int:
-        if self.count is None:
-            raise TypeError("unbounded")
-        return self.count
-
-    def read(self, start: int = 0) -> Iterator[dict]:
+    def item(self, i: int) -> dict:
         import numpy as np
 
         names = list(self.kinds)
         p = np.array([self.kinds[k] for k in names], dtype=np.float64)
-        p /= p.sum()
-        i = start
-        while self.count is None or i < self.count:
-            kind = names[int(self.ctx.rng("kind", i).choice(len(names), p=p))]
-            yield {"scene_id": f"tt{i:07d}", "kind": kind, "source": "procedural"}
-            i += 1
+        kind = names[int(self.ctx.rng("kind", i).choice(len(names), p=p / p.sum()))]
+        return {"scene_id": f"tt{i:07d}", "kind": kind, "source": "procedural"}
 
 
 @step("render_tabletop")

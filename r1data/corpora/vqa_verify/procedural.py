@@ -12,21 +12,19 @@ from collections.abc import Iterator
 from r1data.corpora.vqa_verify.questions import FAMILIES, make_questions
 from r1data.corpora.vqa_verify.scene import encode_jpeg, make_scene, render
 from r1data.errors import UsageError
+from r1data.steps.synthetic import NumberedSource
 from r1data.steps.base import Reject, Source, StepContext, record_rng, source, step
 
 
 @source("procedural_tabletop_vqa")
-class ProceduralTabletopVQA(Source):
+class ProceduralTabletopVQA(NumberedSource):
     """Endless numbered tabletop scenes (drawn by the ``render_tabletop_vqa`` step)."""
 
     def __init__(self, ctx: StepContext):
         self.ctx = ctx
 
-    def read(self, start: int = 0) -> Iterator[dict]:
-        i = start
-        while True:
-            yield {"id": f"table{i:07d}", "image_id": f"table{i:07d}", "scene_index": i}
-            i += 1
+    def item(self, i: int) -> dict:
+        return {"id": f"table{i:07d}", "image_id": f"table{i:07d}", "scene_index": i}
 
 
 @step("render_tabletop_vqa")
