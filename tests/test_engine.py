@@ -296,3 +296,13 @@ def test_memory_stays_flat_as_size_grows(ws: Path, tmp_path: Path) -> None:
     small = _peak_rss_mb(ws, tmp_path / "small", 20_000)
     large = _peak_rss_mb(ws, tmp_path / "large", 200_000)
     assert large < small * 1.15 + 10, f"peak RSS {small:.0f} MB at 20k rows, {large:.0f} MB at 200k rows"
+
+
+def test_a_build_that_keeps_no_row_fails_and_says_why(ws: Path, tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    (ws / "pipelines" / "toy.yaml").write_text(spec_text(size=10, steps=[{"step": "toy_faults", "every": 1}]))
+    out = tmp_path / "none"
+    result = cli("build", "toy", "--workspace", ws, "-o", out, "--no-progress")
+    assert result.exit_code == 1
+    assert "no row survived" in result.stderr and "toy_faults/unlucky" in result.stderr
+    assert open_corpus(out).manifest["rows"] == 0          # the build itself is complete and inspectable
+    assert open_corpus(out).rejects().num_rows > 0

@@ -76,6 +76,15 @@ def build_cmd(corpus: str, output: str | None, size: int | None, seed: int | Non
                    workers=workers, overwrite=overwrite, progress=not no_progress,
                    workspace=workspace, options=options, debug=_state["debug"])
     click.echo(summary(result))
+    m = result.manifest
+    if not result.already_complete and m["rows"] == 0 and m["rejects"]["rows"] > 0:
+        from r1data.errors import R1DataError
+
+        reasons = [(n, f"{step}/{reason}") for step, rs in m["rejects"]["by_step"].items() for reason, n in rs.items()]
+        n, top = max(reasons)
+        raise R1DataError(f"no row survived: all {m['rejects']['rows']:,} records were rejected (most often "
+                          f"{top}, {n:,} times); see `r1data query {result.output} \"SELECT step, reason, "
+                          f"detail FROM rejects LIMIT 20\"`")
 
 
 def summary(result) -> str:  # type: ignore[no-untyped-def]
