@@ -37,6 +37,21 @@ def test_scene30k_graded_format_counts_tag_lengths() -> None:
     assert got == [1.0, 0.75, 0.25, 1.0, 0.0]
 
 
+def test_scene30k_strict_format_golden_cases() -> None:
+    got = score("scene30k.format_strict", [
+        "<think>a</think><answer>b</answer>",
+        "  <think>a</think>\n\n<answer>b</answer>  ",              # whitespace around and between
+        "<answer>b</answer><think>a</think>",                       # order matters here
+        "<think>a</think><answer>b</answer> extra",
+        "<think>a</think>",
+        "",
+        # the papers' lazy re.fullmatch stretches the answer over a second one: it passes
+        "<think>a</think><answer>b</answer><answer>c</answer>",
+        [{"role": "assistant", "content": "<think>a</think><answer>b</answer>"}],
+    ])
+    assert got == [1.0, 1.0, 0.0, 0.0, 0.0, 0.0, 1.0, 1.0]
+
+
 def test_scene30k_perception_is_3d_iou_mean_over_boxes() -> None:
     gt = [0, 0, 0, 2, 2, 2]                          # volume 8
     got = score("scene30k.perception", [
@@ -159,6 +174,35 @@ def test_embodied_point_ref_distance() -> None:
     # d = 0 -> 1; d = 30 -> 1 - (30 - 10) / (50 - 10) = 0.5; unparsable points keep the 0.2 of formats
     assert got == [pytest.approx(1.0), pytest.approx(0.1 + 0.1 + 0.8 * 0.5), pytest.approx(0.1 + 0.8),
                    pytest.approx(0.2)]
+
+
+def test_embodied_point_distance_alone() -> None:
+    ref = "<type>point_ref</type>[[100, 100], [200, 100]]"
+    free = "<type>fsd_free_point</type>" + json.dumps({"bbox": [0, 0, 100, 100], "free_points": [[50, 50]]})
+    rec = "<type>point_rec</type>" + json.dumps({"segmentation": [[0, 0], [10, 0], [10, 10]]})
+    completions = [pt([[100, 130]]),                      # nearest GT 30 px away
+                   pt([[105, 100], [200, 160]]),          # 5 and 60 px: mean 32.5
+                   pt([[100, 105]]),                      # 5 px: at most 10 -> 1
+                   pt([[100, 200]]),                      # 100 px: at least 50 -> 0
+                   "<think>t</think><answer>[[100, 100]]</answer>",   # no <point> tag: no points read
+                   pt([[50, 70]]),                        # free point 20 px from the free point
+                   pt([[1, 1]]), ta("(A)"), pt([[1, 1]])]
+    answers = [ref] * 5 + [free, rec, "<type>spatial_qa</type>(A)", None]
+    got = score("embodied.point_distance", completions, answer=answers)
+    assert got[:6] == [pytest.approx(1 - (30 - 10) / (50 - 10)), pytest.approx(1 - (32.5 - 10) / 40), 1.0, 0.0, 0.0,
+                       pytest.approx(1 - (20 - 10) / 40)]
+    assert got[6:] == [None, None, None]                  # polygon and QA types, and no target
+
+
+def test_embodied_think_format_is_strict_and_typed() -> None:
+    ref = "<type>point_ref</type>[[1, 1]]"
+    completions = [pt([[1, 1]]), pt([[1, 1]], think=False), "Sure. " + pt([[1, 1]]), ta("(B)"),
+                   "<think>t</think>\n<answer>(B)</answer>", pt([[1, 1]]), pt([[1, 1]])]
+    answers = [ref, ref, ref, "<type>general_qa</type>(B)", "<type>spatial_qa</type>(B)", None,
+               "<type>mystery</type>[]"]
+    got = score("embodied.think_format", completions, answer=answers)
+    # QA rows count too; a row with no target or an unknown type is not scored
+    assert got == [1.0, 0.0, 0.0, 1.0, 1.0, None, None]
 
 
 def test_embodied_free_point_and_polygon_regions() -> None:

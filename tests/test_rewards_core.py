@@ -119,7 +119,9 @@ EXAMPLES: dict[str, list[tuple[str, dict]]] = {
              (_ta('{"bbox_2d": [1, 1, 2, 2]}'), {"bbox": None, "width": 10, "height": 10})],
 }
 EXAMPLES["format"] = EXAMPLES["longvideo"]
-RULE_BASED = [n for n in rewards.names() if rewards.info(n).rule_based] + ["got.total"]
+# GoT-R1's judged terms and total run here with the offline rule judge
+GOT_JUDGED = ["got.total", "got.semantic", "got.spatial", "got.prompt_image"]
+RULE_BASED = [n for n in rewards.names() if rewards.info(n).rule_based] + GOT_JUDGED
 
 
 def _batch(fn, rows: list[tuple[str, dict]], conversational: list[bool]) -> list:  # type: ignore[no-untyped-def]
@@ -156,11 +158,12 @@ def test_each_reward_is_invariant_to_batch_order(name: str, data: st.DataObject)
 def test_examples_cover_every_family_with_a_row_the_reward_skips() -> None:
     for name in RULE_BASED:
         rows = EXAMPLES[name.split(".")[0]]
-        values = _batch(rewards.load(name, judge=rule_judge) if name == "got.total" else rewards.load(name),
+        values = _batch(rewards.load(name, judge=rule_judge) if name in GOT_JUDGED else rewards.load(name),
                         rows, [False] * len(rows))
         assert any(v is not None for v in values), name
-        # format rewards, and sums with a format term, apply to every row by design
-        if not name.startswith("format.") and name.split(".")[1] not in ("format", "format_strict", "total"):
+        # format rewards, sums with a format term, and the rule judge's terms apply to every row by design
+        every_row = ("format", "format_strict", "total", "semantic", "spatial", "prompt_image")
+        if not name.startswith("format.") and name.split(".")[1] not in every_row:
             assert any(v is None for v in values), f"{name}: no example row it does not apply to"
 
 

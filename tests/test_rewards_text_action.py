@@ -103,6 +103,13 @@ TRUTH = [{"obj_idx": 2, "attr": "color", "val": "cyan", "options": ["cyan"]},
          {"obj_idx": 0, "attr": "position", "val": ["behind", 2], "options": [["behind", 2]]}]
 
 
+def test_star_format_is_the_strict_think_answer() -> None:
+    got = score("star.format", [ta("2.color.cyan"), "2.color.cyan", "<think>x</think>\n<answer>2.color.cyan</answer>",
+                                "<think>x<answer>2.color.cyan</answer>", ta("2.color.cyan") + " done",
+                                [{"role": "assistant", "content": ta("0.size.large")}]])
+    assert got == [1.0, 0.0, 1.0, 0.0, 0.0, 1.0]
+
+
 def test_star_partial_credit_and_penalties() -> None:
     completions = [
         ta("2.color.cyan, 0.position.[behind, 2]"),        # 5 + 5
@@ -164,6 +171,22 @@ def test_infigui_text_swipe_button_open_wait() -> None:
     assert score("infigui.format", [completions[0], "<tool_call>{}</tool_call>", "plain"]) == [1.0, 0.0, 0.0]
 
 
+def test_infigui_total_is_format_plus_action_and_none_without_a_target() -> None:
+    gt = {"action": "click", "coordinate": [540, 1200], "candidate_bbox": [[500, 1150, 580, 1250]]}
+    bare = json.dumps({"name": "mobile_use", "arguments": {"action": "click", "coordinate": [546, 1204]}})
+    completions = [call(action="click", coordinate=[546, 1204]),     # (540, 1200) in the resized frame
+                   f"<tool_call>{bare}</tool_call>",                  # right click, but no <think>
+                   call(action="type", text="bye"),                   # well formed, wrong text
+                   "I would tap the settings icon.",                  # neither
+                   call(action="wait")]                               # no target: not applicable
+    gts = [gt, gt, {"action": "type", "text": "Hello World"}, gt, None]
+    n = len(gts)
+    cols = dict(gt_action=gts, width=[W] * n, height=[H] * n)
+    assert score("infigui.total", completions, **cols) == [1.0 + 1.0, 0.0 + 1.0, 1.0 + 0.0, 0.0, None]
+    weighted = rewards.load("infigui.total", w_format=0.5, w_action=2.0)
+    assert weighted(completions=completions[:2], gt_action=gts[:2], width=[W] * 2, height=[H] * 2) == [2.5, 2.0]
+
+
 # -- LOVE-R1 ----------------------------------------------------------------------------------
 
 ZOOM = "I need to zoom in on the video.\n\nThe clue is early. \\boxed{[%s, %s]}"
@@ -198,8 +221,26 @@ def test_got_region_iou_and_product_with_a_judge() -> None:
     # R_PI 1 (an image is given) x (R_sem 1: "red", "cat" appear + R_spa 1: valid box) x R_RI 0.5
     assert total(prompts=["a red cat"], completions=[PLAN], grounded_boxes=[[[0, 0, 250, 500]]],
                  image=[object()]) == [pytest.approx(1.0)]
-    with pytest.raises(UsageError, match="needs a judge"):
-        score("got.total", [PLAN], grounded_boxes=[[[0, 0, 1, 1]]])
+    # the offline default is the rule judge; anything else must be a profile or a callable
+    assert score("got.total", [PLAN], grounded_boxes=[[[0, 0, 250, 500]]], caption=["a red cat"],
+                 image=[None]) == [0.0]                                       # R_PI 0: no image
+    with pytest.raises(UsageError, match="GoT-R1 judge must be"):
+        rewards.load("got.total", judge=42)(completions=[PLAN], grounded_boxes=[[[0, 0, 1, 1]]])
+
+
+def test_got_judged_terms_with_the_rule_judge() -> None:
+    caption = "A red cat sits on the mat"        # content words: red, cat, sits, mat
+    # the reasoning's words include red, cat, mat (not sits): 3 / 4
+    assert score("got.semantic", [PLAN, PLAN, "nothing"], caption=[caption, None, None]) == [0.75, 0.0, 0.0]
+    # no caption: the user turns of a conversational prompt are the prompt ("red", "cat": 2 / 2)
+    conv = rewards.load("got.semantic")(prompts=[[{"role": "user", "content": "a red cat"}]], completions=[PLAN])
+    assert conv == [1.0]
+    three = ("<|obj_start|>dog<|obj_end|> <|box_start|>(600,100),(500,300)<|box_end|> "   # x1 > x2: invalid
+             "<|obj_start|>cat<|obj_end|> <|box_start|>(0,0),(1200,500)<|box_end|> "     # off the grid
+             "<|obj_start|>mat<|obj_end|> <|box_start|>(0,500),(1000,1000)<|box_end|>")  # valid, edge included
+    assert score("got.spatial", [PLAN, three, "no plan"]) == [1.0, pytest.approx(1 / 3), 0.0]
+    assert score("got.prompt_image", [PLAN, PLAN], image=[b"png", None]) == [1.0, 0.0]
+    assert score("got.prompt_image", [PLAN]) == [0.0]                          # no image column at all
 
 
 # -- Omni-R1 ----------------------------------------------------------------------------------
@@ -209,3 +250,12 @@ def test_omni_bbox_iou_and_format() -> None:
     cols = dict(bbox=[[0, 0, 10, 10]] * 3, width=[100] * 3, height=[100] * 3)
     assert score("omni.iou", completions, **cols) == [0.5, 0.0, 1.0]
     assert score("omni.total", completions, **cols) == [1.5, 1.0, 1.0]
+
+
+def test_omni_format_golden_cases() -> None:
+    box = '{"bbox_2d": [0, 0, 10, 10]}'
+    multiline = f"<think>\nline one\nline two\n</think>\n<answer>\n{box}\n</answer>"
+    got = score("omni.format", [ta(box), f"<think>t</think>{box}", multiline, f"<answer>{box}</answer><think>t</think>",
+                                "", [{"role": "assistant", "content": ta(box)}]])
+    # multi-line tags match (DOTALL); reversed tags, a missing <answer> or nothing do not
+    assert got == [1.0, 0.0, 1.0, 0.0, 0.0, 1.0]

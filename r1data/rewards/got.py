@@ -6,9 +6,12 @@ judged on the planned boxes drawn on a blank canvas) and R_PI (prompt -> generat
 scores from a multimodal judge; R_RI (reasoning -> image) is the IoU of the planned boxes
 with the boxes a grounding model finds in the generated image.
 
-The judge is a parameter, any callable following :class:`Judge`; an API judge built on an
-annotator profile plugs in the same way. :func:`rule_judge` is a deterministic stand-in for
-tests and dry runs, not a quality measure.
+The judge is the ``judge`` parameter: ``"rule"`` (the default, offline) is :func:`rule_judge`,
+a deterministic stand-in for tests and dry runs, not a quality measure; any other string is an
+annotator profile name or path (``judge="gpt-4o"``), whose model is asked with the
+``got_judge_*.jinja`` templates (:mod:`r1data.rewards.got_judge`); a callable following
+:class:`Judge` is used as it is. A judge may return None (no score for that row: the term
+and the total are None there).
 
 Columns: ``grounded_boxes`` (one box per planned box, same order, on the same 0-1000 grid;
 None for an object the grounder did not find), ``image`` (the generated image, for R_PI),
@@ -34,13 +37,15 @@ GRID = 1000
 
 
 class Judge(Protocol):
-    """``judge(kind, prompt, reasoning, image) -> float in [0, 1]``.
+    """``judge(kind, prompt, reasoning, image) -> float in [0, 1] | None``.
 
     ``kind`` is one of :data:`KINDS`; ``image`` is None for "semantic", the layout canvas
     (a PIL image of the planned boxes) for "spatial", and the generated image for
-    "prompt_image". Errors propagate: retry inside the judge if it calls an API."""
+    "prompt_image". None means no score for that row. Errors propagate: retry inside the
+    judge if it calls an API. A judge may also offer ``score_many(items)`` over
+    ``(kind, prompt, reasoning, image)`` tuples; the rewards then ask it once per batch."""
 
-    def __call__(self, kind: str, prompt: str, reasoning: str, image: Any) -> float: ...
+    def __call__(self, kind: str, prompt: str, reasoning: str, image: Any) -> float | None: ...
 
 
 _WORD = re.compile(r"[a-z]+")
@@ -115,50 +120,82 @@ def region_iou(reasoning: str, grounded: Any) -> float:
     return total / len(plan)
 
 
-def _need_judge(judge: Callable | None, name: str) -> Callable:
-    if judge is None:
-        raise UsageError(f"reward {name} needs a judge: load('{name}', judge=fn) with "
-                         "fn(kind, prompt, reasoning, image) -> float in [0, 1]")
+JudgeParam = Judge | str | None
+
+
+def resolve_judge(judge: JudgeParam) -> Callable:
+    """The judge a ``judge`` parameter names: ``"rule"`` (or None) is :func:`rule_judge`, any
+    other string an annotator profile (:func:`r1data.rewards.got_judge.profile_judge`), a
+    callable itself."""
+    if judge is None or judge == "rule":
+        return rule_judge
+    if isinstance(judge, str):
+        from r1data.rewards.got_judge import profile_judge
+
+        return profile_judge(judge)
+    if not callable(judge):
+        raise UsageError(f"GoT-R1 judge must be 'rule', an annotator profile name or path, or a callable "
+                         f"judge(kind, prompt, reasoning, image); got {type(judge).__name__}")
     return judge
 
 
-def _judged(kind: str, name: str, prompts: Any, completions: Any, judge: Callable | None,
-            caption: Any, image: Any) -> list[float | None]:
-    fn = _need_judge(judge, name)
+def _items(kind: str, name: str, prompts: Any, completions: Any, caption: Any,
+           image: Any) -> list[tuple[str, str, str, Any]]:
+    """One ``(kind, prompt, reasoning, image)`` judge item per completion."""
     t = texts(completions)
     n = len(t)
     prompts = list(prompts) if prompts is not None else [None] * n
     caps = optional_column(caption, n, "caption", name)
     imgs = optional_column(image, n, "image", name)
-    out: list[float | None] = []
+    out = []
     for i, text in enumerate(t):
         prompt = caps[i] or prompt_text(prompts[i])
         if kind == "spatial":
             img = layout_canvas(parse_got_plan(text))
         else:
             img = imgs[i] if kind == "prompt_image" else None
-        out.append(float(np.clip(fn(kind, prompt, text, img), 0.0, 1.0)))
+        out.append((kind, prompt, text, img))
     return out
 
 
+def _ask(judge: JudgeParam, items: list[tuple[str, str, str, Any]]) -> list[float | None]:
+    """Scores of the items, clipped to [0, 1]; one batch for a judge with ``score_many``."""
+    fn = resolve_judge(judge)
+    many = getattr(fn, "score_many", None)
+    raw = many(items) if many is not None else [fn(*item) for item in items]
+    return [None if v is None else float(np.clip(v, 0.0, 1.0)) for v in raw]
+
+
+def _judged(kind: str, name: str, prompts: Any, completions: Any, judge: JudgeParam,
+            caption: Any, image: Any) -> list[float | None]:
+    return _ask(judge, _items(kind, name, prompts, completions, caption, image))
+
+
 @reward("got.semantic", columns=("caption",), paper=PAPER, rule_based=False)
-def semantic(prompts: Any = None, completions: Any = (), *, caption: Any = None, judge: Judge | None = None,
+def semantic(prompts: Any = None, completions: Any = (), *, caption: Any = None, judge: JudgeParam = "rule",
              **_: Any) -> list[float | None]:
-    """R_sem: the judge's score of the reasoning's fidelity to the prompt."""
+    """R_sem: the judge's score of the reasoning's fidelity to the prompt.
+
+    ``judge``: "rule" (offline stand-in), an annotator profile name or path ("gpt-4o"), or a
+    callable; None where the judge gives no score."""
     return _judged("semantic", "got.semantic", prompts, completions, judge, caption, None)
 
 
 @reward("got.spatial", columns=("caption",), paper=PAPER, rule_based=False)
-def spatial(prompts: Any = None, completions: Any = (), *, caption: Any = None, judge: Judge | None = None,
+def spatial(prompts: Any = None, completions: Any = (), *, caption: Any = None, judge: JudgeParam = "rule",
             **_: Any) -> list[float | None]:
-    """R_spa: the judge's score of the planned layout (drawn on a canvas) against the prompt."""
+    """R_spa: the judge's score of the planned layout (drawn on a canvas) against the prompt.
+
+    ``judge`` as for got.semantic; the judge sees the canvas from :func:`layout_canvas`."""
     return _judged("spatial", "got.spatial", prompts, completions, judge, caption, None)
 
 
 @reward("got.prompt_image", columns=("caption", "image"), paper=PAPER, rule_based=False)
 def prompt_image(prompts: Any = None, completions: Any = (), *, caption: Any = None, image: Any = None,
-                 judge: Judge | None = None, **_: Any) -> list[float | None]:
-    """R_PI: the judge's score of the generated ``image`` against the prompt."""
+                 judge: JudgeParam = "rule", **_: Any) -> list[float | None]:
+    """R_PI: the judge's score of the generated ``image`` against the prompt.
+
+    ``judge`` as for got.semantic; a profile judge scores None for a row without an image."""
     return _judged("prompt_image", "got.prompt_image", prompts, completions, judge, caption, image)
 
 
@@ -196,12 +233,20 @@ def region(prompts: Any = None, completions: Any = (), *, grounded_boxes: Any = 
 
 @reward("got.total", columns=("caption", "image", "grounded_boxes"), paper=PAPER, rule_based=False)
 def total(prompts: Any = None, completions: Any = (), *, caption: Any = None, image: Any = None,
-          grounded_boxes: Any = None, judge: Judge | None = None, **_: Any) -> list[float | None]:
-    """R_PI x (R_sem + R_spa) x R_RI, in [0, 2]; None where R_RI does not apply."""
-    _need_judge(judge, "got.total")
-    kw = dict(prompts=prompts, completions=completions, caption=caption, judge=judge)
+          grounded_boxes: Any = None, judge: JudgeParam = "rule", **_: Any) -> list[float | None]:
+    """R_PI x (R_sem + R_spa) x R_RI, in [0, 2]; None where R_RI does not apply or the judge
+    gave no score for one of its terms.
+
+    ``judge`` as for got.semantic; the three judged terms of the batch go to the judge as one
+    batch (one concurrent round of requests for a profile judge)."""
     r_ri = region(prompts, completions, grounded_boxes=grounded_boxes)
-    sem = semantic(**kw)
-    spa = spatial(**kw)
-    pi = prompt_image(**kw, image=image)
-    return [None if ri is None else p * (s + a) * ri for p, s, a, ri in zip(pi, sem, spa, r_ri)]
+    rows = [i for i, ri in enumerate(r_ri) if ri is not None]     # the judge is not asked about the rest
+    per_kind = [_items(kind, f"got.{kind}", prompts, completions, caption, image) for kind in KINDS]
+    scores = _ask(judge, [per_kind[k][i] for k in range(len(KINDS)) for i in rows])
+    m = len(rows)
+    out: list[float | None] = [None] * len(r_ri)
+    for j, i in enumerate(rows):
+        sem, spa, pi = scores[j], scores[m + j], scores[2 * m + j]
+        if sem is not None and spa is not None and pi is not None:
+            out[i] = pi * (sem + spa) * r_ri[i]
+    return out
