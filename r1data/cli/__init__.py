@@ -98,7 +98,28 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
+def _export_workspace(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """Everything the command loads by name (an eval judge's profile, a worker process) sees the
+    workspace too, not only the code that receives the option."""
+    import os
+    from pathlib import Path
+
+    if value and Path(value).is_dir():
+        before = os.environ.get("R1DATA_WORKSPACE")
+        os.environ["R1DATA_WORKSPACE"] = str(Path(value).resolve())
+
+        def restore() -> None:   # for the command's duration only (the CLI also runs in-process)
+            if before is None:
+                os.environ.pop("R1DATA_WORKSPACE", None)
+            else:
+                os.environ["R1DATA_WORKSPACE"] = before
+
+        ctx.call_on_close(restore)
+    return value
+
+
 def workspace_option(f):  # type: ignore[no-untyped-def]
     return click.option("--workspace", type=click.Path(file_okay=False), envvar="R1DATA_WORKSPACE",
+                        callback=_export_workspace,
                         help="A folder with your own pipelines/, schemas/, annotators/ (and plugins/*.py) "
                              "that add to or override the shipped ones. [env: R1DATA_WORKSPACE]")(f)
