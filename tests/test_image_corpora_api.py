@@ -32,7 +32,7 @@ def _profile(tmp_path: Path, server: OpenAIChatServer, monkeypatch) -> Path:  # 
 
 # --- vqa_verify -------------------------------------------------------------------------------
 
-_OBJ_LINE = re.compile(r"^- \[(\d+)\] (\w+)(?: \((\w+)\))?: \[(-?\d+), (-?\d+), (-?\d+), (-?\d+)\]$", re.M)
+_OBJ_LINE = re.compile(r"^- \[(\d+)\] ([\w ]+?)(?: \((\w+)\))?: \[(-?\d+), (-?\d+), (-?\d+), (-?\d+)\]$", re.M)
 
 
 class GlanceFocusModel:

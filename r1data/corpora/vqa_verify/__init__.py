@@ -2,9 +2,10 @@
 
 The corpus's Python, by role:
 
-* ``scene.py``        a procedural tabletop scene (objects with boxes) and its renderer
+* ``scene.py``        a scene of the shared generator (``r1data.corpora.tabletop``) as object records
 * ``questions.py``    questions whose answers follow from the scene's object list
-* ``procedural.py``   the embedded default: ``procedural_tabletop_vqa`` and ``render_tabletop_vqa``
+* ``procedural.py``   the embedded default: ``procedural_tabletop_vqa`` (tabletop and indoor scenes)
+                      and ``render_tabletop_vqa``
 * ``readers.py``      real sources: COCO + VQAv2, GQA, and a plain JSONL of image/question/answer/box
 * ``imagefiles.py``   reading image files with every defect caught (shared with earthreason)
 * ``glance_focus.py`` the programmatic annotator: answer-aligned caption, boxes, SATORI completion

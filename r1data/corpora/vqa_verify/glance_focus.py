@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from collections import Counter
 
-from r1data.corpora.vqa_verify.questions import NUMBER_WORDS
-from r1data.corpora.vqa_verify.scene import plural
+from r1data.corpora.vqa_verify.questions import NUMBER_WORDS, article
+from r1data.corpora.vqa_verify.scene import PLACES, plural
 from r1data.geometry import smart_resize
 from r1data.rewards.satori import MAX_PIXELS, MIN_PIXELS
 from r1data.steps.annotate import programmatic_annotator
@@ -26,7 +26,7 @@ from r1data.steps.base import StepContext
 
 def _count_phrase(name: str, n: int) -> str:
     if n == 1:
-        return f"{'an' if name[0] in 'aeiou' else 'a'} {name}"
+        return f"{article(name)} {name}"
     return f"{NUMBER_WORDS[n] if n < len(NUMBER_WORDS) else n} {plural(name)}"
 
 
@@ -36,16 +36,28 @@ def _join(items: list[str]) -> str:
     return ", ".join(items[:-1]) + " and " + items[-1]
 
 
+def _objects_phrase(objects: list[dict]) -> str:
+    """"a red mug, three gray drawers and two cups (blue and white)": by category, most first."""
+    by_cat = Counter(o["category"] for o in objects)
+    parts = []
+    for cat, n in sorted(by_cat.items(), key=lambda kv: (-kv[1], kv[0])):
+        colors = sorted(o["color"] for o in objects if o["category"] == cat)
+        if n == 1:
+            parts.append(_count_phrase(f"{colors[0]} {cat}", 1))
+        elif len(set(colors)) == 1:
+            parts.append(f"{NUMBER_WORDS[n] if n < len(NUMBER_WORDS) else n} {colors[0]} {plural(cat)}")
+        else:
+            parts.append(f"{_count_phrase(cat, n)} ({_join(colors)})")
+    return _join(parts)
+
+
 def scene_sentence(objects: list[dict], kind: str) -> str:
-    """"A table with a red ball, two cubes and a yellow cone." from the object list."""
+    """"A table in front of a wall with a red mug, two cups (blue and white) ..." from the
+    object list; a kitchen for indoor scenes, "A photo showing ..." for real images."""
     if kind == "tabletop":
-        by_cat = Counter(o["category"] for o in objects)
-        parts = []
-        for cat, n in sorted(by_cat.items(), key=lambda kv: (-kv[1], kv[0])):
-            colors = sorted(o["color"] for o in objects if o["category"] == cat)
-            parts.append(_count_phrase(f"{colors[0]} {cat}", 1) if n == 1
-                         else f"{_count_phrase(cat, n)} ({_join(colors)})")
-        return f"A wooden table in front of a wall with {_join(parts)} on it."
+        return f"A table in front of a wall with {_objects_phrase(objects)} on it."
+    if kind == "indoor":
+        return f"A kitchen with a shelf over a counter, and {_objects_phrase(objects)}."
     counts = Counter(o["category"] for o in objects)
     parts = [_count_phrase(c, n) for c, n in counts.most_common(6)]
     return f"A photo showing {_join(parts)}." if parts else "A photo."
@@ -55,6 +67,7 @@ def answer_sentence(row: dict) -> str:
     """The fact the answer rests on, in words that contain the answer where they can."""
     prog = row.get("program") or {}
     kind, answer = prog.get("kind"), row["answer"]
+    place = PLACES.get(row.get("scene_kind", ""), "in the picture")
     objs = {o["id"]: o for o in row.get("objects") or []}
     if kind == "color":
         return f"The {prog['category']} is {answer}."
@@ -66,9 +79,11 @@ def answer_sentence(row: dict) -> str:
             f"There is 1 {prog.get('color', '')} {'object' if 'color' in prog else prog['category']}.".replace("  ", " ")
     if kind == "exists":
         if answer == "yes":
-            return f"There is a {prog['color']} {prog['category']} on the table."
+            return f"There is {article(prog['color'])} {prog['color']} {prog['category']} {place}."
         others = sorted({objs[i]["color"] for i in row["object_ids"] if i in objs})
-        return f"The {prog['category']} on the table is {_join(others)}, not {prog['color']}."
+        one = len(row["object_ids"]) == 1
+        what = prog["category"] if one else plural(prog["category"])
+        return f"The {what} {place} {'is' if one else 'are'} {_join(others)}, not {prog['color']}."
     if kind == "side":
         a, b = objs[prog["a"]], objs[prog["b"]]
         return f"The {a['color']} {a['category']} is to the {answer} of the {b['color']} {b['category']}."

@@ -1,4 +1,4 @@
-"""Questions about a tabletop scene whose answers follow from its object list.
+"""Questions about a procedural scene whose answers follow from its object list.
 
 A question carries a *program*: a small dict that :func:`answer_of` evaluates over the
 stored ``objects`` column (category, color, size, box). The generator and the verifier use
@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from r1data.corpora.vqa_verify.scene import COLORS, plural
+from r1data.corpora.vqa_verify.scene import COLORS, PLACES, plural
 
 NUMBER_WORDS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"]
 FAMILIES = ("color", "category", "count", "exists", "side")
@@ -57,18 +57,23 @@ def answer_of(program: dict, objects: Sequence[dict]) -> tuple[str, list[str], l
     raise ValueError(f"unknown question kind {kind!r}")
 
 
-def _text(program: dict, objects: Sequence[dict]) -> str:
+def article(phrase: str) -> str:
+    """"a" or "an" before ``phrase`` (by its first letter)."""
+    return "an" if phrase[:1] in "aeiou" else "a"
+
+
+def _text(program: dict, objects: Sequence[dict], place: str) -> str:
     kind = program["kind"]
     if kind == "color":
-        return f"What color is the {program['category']} on the table?"
+        return f"What color is the {program['category']} {place}?"
     if kind == "category":
         return f"What kind of object is {program['color']}?"
     if kind == "count":
         if "color" in program:
             return f"How many {program['color']} objects are there?"
-        return f"How many {plural(program['category'])} are on the table?"
+        return f"How many {plural(program['category'])} are {place}?"
     if kind == "exists":
-        return f"Is there a {program['color']} {program['category']} in the picture?"
+        return f"Is there {article(program['color'])} {program['color']} {program['category']} in the picture?"
     if kind == "side":
         a = next(o for o in objects if o["id"] == program["a"])
         b = next(o for o in objects if o["id"] == program["b"])
@@ -95,9 +100,12 @@ def _candidates(kind: str, objects: Sequence[dict], rng: np.random.Generator) ->
             out.append({"kind": "exists", "category": c, "color": absent[int(rng.integers(len(absent)))]})
         return out
     if kind == "side":
+        # only objects that their color and category name alone (a kitchen has several gray drawers)
+        names = [(o["color"], o["category"]) for o in objects]
+        named = [o for o in objects if names.count((o["color"], o["category"])) == 1]
         out = []
-        for a in objects:
-            for b in objects:
+        for a in named:
+            for b in named:
                 # clearly apart horizontally, so "left" / "right" is not a judgement call
                 if a["id"] != b["id"] and abs(_center_x(a) - _center_x(b)) > 0.5 * (
                         a["box"][2] - a["box"][0] + b["box"][2] - b["box"][0]) / 2 + 12:
@@ -107,9 +115,11 @@ def _candidates(kind: str, objects: Sequence[dict], rng: np.random.Generator) ->
 
 
 def make_questions(objects: Sequence[dict], rng: np.random.Generator, per_image: int,
-                   families: dict[str, float]) -> list[dict[str, Any]]:
+                   families: dict[str, float], scene_kind: str = "tabletop") -> list[dict[str, Any]]:
     """Up to ``per_image`` distinct questions, families drawn by weight; each a dict with
-    ``question``, ``answer``, ``possible_answers``, ``question_type``, ``object_ids``, ``program``."""
+    ``question``, ``answer``, ``possible_answers``, ``question_type``, ``object_ids``, ``program``.
+    ``scene_kind`` (tabletop, indoor) only words where the objects are ("on the table")."""
+    place = PLACES.get(scene_kind, "in the picture")
     names = [f for f in families if families[f] > 0]
     weights = np.array([families[f] for f in names], dtype=np.float64)
     weights /= weights.sum()
@@ -127,7 +137,7 @@ def make_questions(objects: Sequence[dict], rng: np.random.Generator, per_image:
         answer, accepted, ids = answer_of(program, objects)
         if not ids:
             continue                     # nothing to ground the answer on
-        question = _text(program, objects)
+        question = _text(program, objects, place)
         if question in seen:
             continue
         seen.add(question)

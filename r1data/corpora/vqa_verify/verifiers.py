@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 from r1data.corpora.vqa_verify.questions import NUMBER_WORDS, answer_of
+from r1data.corpora.vqa_verify.scene import plural
 from r1data.geometry import box_valid, boxes_union_iou
 from r1data.parsing import normalize_answer, parse_boxes2d, tag_content
 from r1data.rewards.satori import FORMAT
@@ -57,7 +58,8 @@ def _mentions(text: str, phrase: str) -> bool:
 @verifier("vqa_verify_caption_consistent")
 def caption_consistent(row: dict) -> bool | tuple[bool, str]:
     """The caption agrees with the answer: it contains an accepted answer (a number also as a
-    word); for yes/no answers, which a caption does not say, it names a grounding object."""
+    word); for yes/no answers, which a caption does not say, it names a grounding object
+    (its category, singular or plural)."""
     caption = row.get("image_caption") or ""
     if not caption.strip():
         return False, "empty caption"
@@ -65,7 +67,7 @@ def caption_consistent(row: dict) -> bool | tuple[bool, str]:
     if normalize_answer(row.get("answer")) in ("yes", "no"):
         objs = {o["id"]: o for o in row.get("objects") or []}
         names = [objs[i]["category"] for i in row.get("object_ids", []) if i in objs]
-        if any(_mentions(caption, n) for n in names):
+        if any(_mentions(caption, n) or _mentions(caption, plural(n)) for n in names):
             return True
         if _mentions(caption, row["answer"]):
             return True
