@@ -225,3 +225,14 @@ def validate_params(model: Any, params: dict) -> tuple[dict | None, ValidationEr
     except ValidationError as e:
         return None, e
     return {k: getattr(inst, k) for k in type(inst).model_fields}, None
+
+
+class RecordError(ValueError):
+    """A record that cannot be used: ``reason`` is its short rejects-table key, ``detail`` says
+    why. Readers and steps raise a subclass deep in their helpers and turn it into
+    ``Reject(row, e.reason, e.detail)`` where the row is known."""
+
+    def __init__(self, reason: str, detail: str):
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail

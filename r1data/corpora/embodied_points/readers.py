@@ -36,15 +36,11 @@ import numpy as np
 from r1data.corpora.embodied_points.tasks import (PART_PHRASES, TRACE_POINTS, answer_string, mask_to_png,
                                                   region_task)
 from r1data.errors import UsageError
-from r1data.steps.base import Reject, Source, StepContext, source
+from r1data.steps.base import RecordError, Reject, Source, StepContext, source
 
 
-class BadInput(ValueError):
+class BadInput(RecordError):
     """A record that cannot be used: ``reason`` goes to the rejects table."""
-
-    def __init__(self, reason: str, detail: str):
-        super().__init__(detail)
-        self.reason = reason
 
 
 def load_image(path: Path) -> tuple[bytes, int, int]:
@@ -220,7 +216,7 @@ class RefCOCOSource(_FolderSource):
             try:
                 yield {**row, **self._row(ref, k)}
             except BadInput as e:
-                yield Reject(row, e.reason, str(e))
+                yield Reject(row, e.reason, e.detail)
 
     def _row(self, ref: dict, k: int) -> dict:
         from r1data.corpora.tabletop import polygons_to_mask
@@ -303,7 +299,7 @@ class PartMasksSource(_FolderSource):
                                             int(rng.integers(1, self.points + 1)), target_category=obj,
                                             target_part=part)}
             except BadInput as e:
-                yield Reject(row, e.reason, str(e))
+                yield Reject(row, e.reason, e.detail)
 
 
 @source("trajectories")
@@ -325,7 +321,7 @@ class TrajectoriesSource(_FolderSource):
                     raise rec
                 yield {**row, **self._row(n, rec)}
             except BadInput as e:
-                yield Reject(row, e.reason, str(e))
+                yield Reject(row, e.reason, e.detail)
 
     def _row(self, n: int, rec: dict) -> dict:
         from r1data.geometry import resample_polyline

@@ -29,16 +29,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from r1data.steps.base import RecordError
+
 LETTERS = ("A", "B", "C", "D")
 
 
-class QAFormatError(ValueError):
+class QAFormatError(RecordError):
     """Output that is not in the format; ``reason`` is a short rejects-table key."""
-
-    def __init__(self, reason: str, detail: str):
-        super().__init__(f"{reason}: {detail}")
-        self.reason = reason
-        self.detail = detail
 
 
 @dataclass(frozen=True)

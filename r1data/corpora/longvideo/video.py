@@ -19,19 +19,15 @@ from pathlib import Path
 import numpy as np
 
 from r1data.corpora.longvideo.render import ffmpeg_exe
+from r1data.steps.base import RecordError
 
 VIDEO_SUFFIXES = (".mp4", ".mkv", ".webm", ".mov", ".avi")
 # codecs decord 0.6 (its bundled FFmpeg) decodes; AV1 is the common one it cannot
 DECODABLE = {"h264", "hevc", "vp8", "vp9", "mpeg4", "mpeg2video", "mpeg1video", "mjpeg", "theora"}
 
 
-class VideoError(Exception):
+class VideoError(RecordError):
     """A video that cannot be used; ``reason`` is a short rejects-table key."""
-
-    def __init__(self, reason: str, detail: str):
-        super().__init__(f"{reason}: {detail}")
-        self.reason = reason
-        self.detail = detail
 
 
 @dataclass(frozen=True)

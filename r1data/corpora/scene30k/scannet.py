@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from r1data.corpora.scene30k.scene import SceneObject
+from r1data.steps.base import RecordError
 
 STRUCTURE = frozenset({"wall", "floor", "ceiling"})   # dropped unless keep_structure
 
@@ -44,13 +45,8 @@ _PLY_TYPES = {"char": "i1", "int8": "i1", "uchar": "u1", "uint8": "u1", "short":
 _SCENE_DIR = re.compile(r"^scene\d{4}_\d{2}$")
 
 
-class ScanError(Exception):
+class ScanError(RecordError):
     """A scan that cannot be used: ``reason`` is the reject reason, ``detail`` says why."""
-
-    def __init__(self, reason: str, detail: str):
-        super().__init__(detail)
-        self.reason = reason
-        self.detail = detail
 
 
 # -- PLY ----------------------------------------------------------------------------------------

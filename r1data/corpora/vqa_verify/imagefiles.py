@@ -11,16 +11,13 @@ import io
 from dataclasses import dataclass
 from pathlib import Path
 
+from r1data.steps.base import RecordError
+
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 
 
-class BadImage(ValueError):
+class BadImage(RecordError):
     """An image that cannot be used; ``reason`` is a short word for the rejects table."""
-
-    def __init__(self, reason: str, detail: str):
-        super().__init__(detail)
-        self.reason = reason
-        self.detail = detail
 
 
 @dataclass(frozen=True)
