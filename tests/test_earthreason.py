@@ -152,6 +152,19 @@ def test_released_layout_reader_pairs_by_stem_and_rejects_bad_input(tmp_path: Pa
     reasons = sorted(corpus.rejects().column("reason").to_pylist())
     assert reasons == ["bad_qa", "corrupt_image", "mask_size_mismatch", "missing_image", "missing_mask"]
 
+    # with a model profile, released rows keep their own questions and cost no call
+    from tests.servers import OpenAIChatServer
+
+    with OpenAIChatServer() as server:
+        profile = tmp_path / "model.yaml"
+        profile.write_text(f"provider: openai\nmodel: m\nbase_url: {server.url}\n")
+        r = cli("build", spec, "--source", "released", "--source-dir", tmp_path / "EarthReason",
+                "-o", tmp_path / "api", "--no-progress", "--annotator", profile)
+        assert r.exit_code == 0, r.stderr
+        assert server.calls == 0
+    api_rows = {x["image_id"]: x for x in open_corpus(tmp_path / "api").table().to_pylist()}
+    assert {k: v["questions"] for k, v in api_rows.items()} == {k: v["questions"] for k, v in rows.items()}
+
 
 @pytest.mark.slow
 def test_two_workers_build_the_same_rows(tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]

@@ -31,15 +31,19 @@ class Annotate:
     row and sent, with the media the template names; the answer, checked against the format
     the template asks for, goes to ``output``. ``--annotator`` swaps the profile.
 
+    ``skip_if``: a field; rows where it already holds a value pass through untouched and cost
+    no call (e.g. released data that carries its own questions).
+
     A record the API cannot annotate (refused as unsafe, a 400, an answer still not in the
     format after the re-asks, failures past the retries) is rejected with that reason.
     Tokens, dollars, calls and cache hits are counted per step (``tokens_in:annotate``...).
     """
 
     def __init__(self, ctx: StepContext, *, profile: str = "programmatic", function: str | None = None,
-                 template: str | None = None, output: str = "cot"):
+                 template: str | None = None, output: str = "cot", skip_if: str | None = None):
         self.ctx = ctx
         self.output = output
+        self.skip_if = skip_if
         chosen = ctx.options.get("annotator") or profile
         self.profile = load_profile(chosen, ctx.assets)
         self.template = template
@@ -71,6 +75,18 @@ class Annotate:
         weakref.finalize(self, self.client.close)
 
     def __call__(self, rows: list[dict]) -> Iterator[dict | Reject]:
+        if self.skip_if is None:
+            yield from self._annotate(rows)
+            return
+        # one result per row, in order: annotate the rows that need it, pass the others through
+        skip = [bool(row.get(self.skip_if)) for row in rows]     # decided before any annotation
+        results = iter(self._annotate([row for row, s in zip(rows, skip) if not s]))
+        for row, s in zip(rows, skip):
+            yield row if s else next(results)
+
+    def _annotate(self, rows: list[dict]) -> Iterator[dict | Reject]:
+        if not rows:
+            return
         if self.client is not None:
             yield from self._annotate_api(rows)
             return
