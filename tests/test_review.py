@@ -113,6 +113,12 @@ def test_push_derives_config_and_is_idempotent(cli, env, ls, scene: Path) -> Non
     assert task.data["images_0"].startswith("data:image/png;base64,")
     pred = {p["from_name"]: p for p in ls.predictions.list(task=task.id)[0].result}
     assert pred["cot"]["value"]["text"] == [rows[rid]["cot"]]   # the pipeline's output as pre-annotation
+    # a project whose config drifted (edited by hand, older r1data) is brought back up to date
+    ls.projects.update(id=pid, label_config='<View><Text name="q" value="$question"/></View>')
+    r = cli("review", "push", scene, "--project", "scene-idem", "--sample", "8")
+    assert r.exit_code == 0, r.stderr
+    assert "config updated" in r.stdout and "0 new tasks" in r.stdout
+    assert ls.projects.get(id=pid).label_config.strip() == config.strip()
 
 
 def test_review_loop_merges_verdicts_without_touching_shards(cli, env, ls, scene: Path) -> None:
