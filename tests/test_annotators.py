@@ -314,3 +314,35 @@ def test_only_closed_schemas_are_sent_as_strict_to_openai() -> None:
     nested = {**closed, "properties": {**closed["properties"], "meta": {"type": "object", "properties": {"x": {}}}},
               "required": ["label", "box", "meta"]}
     assert not strict_compatible(nested)                                    # an open inner object
+
+
+def test_the_programmatic_backend_answers_the_same_request_with_the_same_response() -> None:
+    """The offline annotator behind the API backends' interface: request in, response out
+    (text, parsed output, tokens, latency); a ValueError is a permanent, per-record failure."""
+    from r1data.annotators.programmatic import ProgrammaticBackend
+
+    def count_chairs(row: dict, ctx: object) -> str:
+        if row["n"] < 0:
+            raise ValueError("a negative count in the scene graph")
+        return f"<think>I count {row['n']} chairs.</think><answer>{row['n']}</answer>"
+
+    def fields(row: dict, ctx: object) -> dict:
+        return {"caption": "a red mug", "box": [1, 2, 3, 4]}
+
+    request = AnnotationRequest.user("How many chairs?", [Media(PNG, "image/png")], row={"n": 3})
+    answer = asyncio.run(ProgrammaticBackend(count_chairs, None).generate(request))
+    assert answer.text == answer.parsed == "<think>I count 3 chairs.</think><answer>3</answer>"
+    assert answer.tokens_in == answer.tokens_out == 0 and answer.latency_s >= 0
+    # a reask (followed_by) keeps the record; the record never enters the cache key
+    from r1data.annotators.cache import request_key
+    assert request.followed_by().row == {"n": 3}
+    assert request_key("p", "m", request) == request_key("p", "m", AnnotationRequest.user(
+        "How many chairs?", [Media(PNG, "image/png")], row={"n": 99}))
+
+    several = ProgrammaticBackend(fields, None).answer(AnnotationRequest((), row={}))
+    assert several.parsed == {"caption": "a red mug", "box": [1, 2, 3, 4]}
+    assert '"caption": "a red mug"' in several.text
+
+    with pytest.raises(PermanentError) as e:
+        ProgrammaticBackend(count_chairs, None).answer(AnnotationRequest((), row={"n": -1}))
+    assert e.value.reason == "annotator_error" and "negative count" in e.value.detail

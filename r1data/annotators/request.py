@@ -1,8 +1,9 @@
 """The one request and response every API backend speaks, and the errors they raise.
 
 A request is a list of messages, each a list of parts: text or media (image or video-frame
-bytes with their MIME type). A backend (Gemini, OpenAI-compatible) turns it into its wire
-format and returns an :class:`AnnotationResponse`: the text, token counts and latency.
+bytes with their MIME type). A backend (Gemini, OpenAI-compatible, programmatic) turns it
+into its wire format, or into a function call, and returns an :class:`AnnotationResponse`:
+the text, the parsed output, token counts and latency.
 Backends classify what went wrong with three errors:
 
 * :class:`TransientError`: worth retrying (429, 5xx, timeouts, dropped connections,
@@ -58,6 +59,9 @@ class AnnotationRequest:
     temperature: float = 0.0
     max_output_tokens: int = 1024
     response_schema: dict[str, Any] | None = None
+    # the record itself, for the programmatic backend, which derives the answer from ground
+    # truth; not part of what is sent to an API, nor of the cache key
+    row: Any = field(default=None, compare=False, hash=False, repr=False)
 
     @classmethod
     def user(cls, text: str, media: list[Media] | tuple[Media, ...] = (), **params: Any) -> "AnnotationRequest":
@@ -66,7 +70,7 @@ class AnnotationRequest:
 
     def followed_by(self, *messages: Message) -> "AnnotationRequest":
         return AnnotationRequest((*self.messages, *messages), self.temperature, self.max_output_tokens,
-                                 self.response_schema)
+                                 self.response_schema, self.row)
 
     @property
     def media(self) -> list[Media]:

@@ -26,7 +26,8 @@ class Annotate:
     """Annotate rows with a profile (``annotators/PROFILE.yaml``) and a prompt template.
 
     With the ``programmatic`` provider, ``function`` names the registered Python annotator
-    that derives the text from ground truth (offline, deterministic). With an API provider
+    that derives the text from ground truth (offline, deterministic); it answers the same
+    request/response as the API backends (``r1data.annotators.programmatic``), without a call. With an API provider
     (``gemini``, ``openai``) the template (``annotators/templates/``) is rendered with each
     row and sent, with the media the template names; the answer, checked against the format
     the template asks for, goes to ``output``. ``--annotator`` swaps the profile.
@@ -57,7 +58,9 @@ class Annotate:
         if self.profile.provider == "programmatic":
             if not function:
                 raise UsageError("a programmatic profile needs 'function' (a registered annotator)")
-            self.fn = annotator_functions.get(function)
+            from r1data.annotators.programmatic import ProgrammaticBackend
+
+            self.backend = ProgrammaticBackend(annotator_functions.get(function), ctx, function)
             return
         if template_path is None:
             raise UsageError(f"the {self.profile.provider} profile {self.profile.name!r} needs 'template' "
@@ -90,11 +93,14 @@ class Annotate:
         if self.client is not None:
             yield from self._annotate_api(rows)
             return
+        from r1data.annotators.request import AnnotationRequest, AnnotatorCallError
+
+        answer = self.backend.answer
         for row in rows:
             try:
-                result: Any = self.fn(row, self.ctx)
-            except ValueError as e:
-                yield Reject(row, "annotator_error", str(e))
+                result: Any = answer(AnnotationRequest((), row=row)).parsed
+            except AnnotatorCallError as e:
+                yield Reject(row, e.reason, e.detail)
                 continue
             if isinstance(result, dict):
                 row.update(result)
