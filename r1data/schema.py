@@ -34,7 +34,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from r1data.errors import SpecError
-from r1data.yamlio import LineMap, load_yaml
+from r1data.yamlio import LineMap, Problems, load_yaml
 
 PRIMITIVES = {"string", "bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32",
               "uint64", "float16", "float32", "float64", "binary"}
@@ -353,17 +353,8 @@ def load_schema(path: str | Path) -> RecordSchema:
     path = Path(path)
     data, lines = load_yaml(path)
     file = str(path)
-    problems: list[str] = []
-
-    def problem(loc: tuple, expected: str, got: object = None) -> None:
-        line = lines.line(loc)
-        from r1data.yamlio import key_path
-
-        where = f"{file}:{line}" if line else file
-        msg = f"{where}: {key_path(loc)}: {expected}"
-        if got is not None:
-            msg += f", got {got!r}"
-        problems.append(msg)
+    problems = Problems(file, lines)
+    problem = problems          # problem(loc, expected, got) records one
 
     if not isinstance(data, dict):
         raise SpecError(file, "", "a mapping with 'name' and 'fields'", got=type(data).__name__)

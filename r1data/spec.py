@@ -23,7 +23,7 @@ from r1data.registry import sources as source_registry
 from r1data.registry import steps as step_registry
 from r1data.schema import RecordSchema, load_schema
 from r1data.steps.base import SourceDef, StepDef, validate_params
-from r1data.yamlio import LineMap, key_path, load_yaml, pydantic_problems
+from r1data.yamlio import LineMap, Problems, load_yaml, pydantic_problems
 
 
 class StepSpec(BaseModel):
@@ -166,15 +166,8 @@ def load_spec(name_or_path: str | Path, assets: Assets | None = None, *,
 
         raise_problems(file, problems)
         raise AssertionError("unreachable")
-    problems: list[str] = []
-
-    def problem(loc: tuple, expected: str, got: Any = None) -> None:
-        line = lines.line(loc)
-        where = f"{file}:{line}" if line else file
-        msg = f"{where}: {key_path(loc)}: {expected}"
-        if got is not None:
-            msg += f", got {got!r}"
-        problems.append(msg)
+    problems = Problems(file, lines)
+    problem = problems          # problem(loc, expected, got) records one
 
     # schema: a name in schemas/ or a path relative to the spec
     schema = None

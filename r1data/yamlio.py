@@ -34,6 +34,23 @@ def key_path(loc: Sequence[Any]) -> str:
     return out
 
 
+class Problems(list):
+    """Problems found in one file, each as ``FILE:LINE: key.path: expected, got VALUE``."""
+
+    def __init__(self, file: str, lines: LineMap):
+        super().__init__()
+        self.file = file
+        self.lines = lines
+
+    def __call__(self, loc: tuple, expected: str, got: object = None) -> None:
+        line = self.lines.line(loc)
+        where = f"{self.file}:{line}" if line else self.file
+        msg = f"{where}: {key_path(loc)}: {expected}"
+        if got is not None:
+            msg += f", got {got!r}"
+        self.append(msg)
+
+
 def load_yaml(path: str | Path) -> tuple[Any, LineMap]:
     path = Path(path)
     try:
