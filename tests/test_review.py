@@ -295,7 +295,7 @@ def test_video_spans_round_trip_in_frames(cli, env, ls, tmp_path: Path) -> None:
     (rid, task), (rid2, task2) = sorted(tasks.items())[:2]
     row = rows[rid]
     assert task.data["r1data_fps"] == pytest.approx(row["video_fps"])
-    assert task.data["options"].splitlines() == row["options"]
+    assert task.data["ctx_options"].splitlines() == row["options"]
     req = urllib.request.Request(env.url + task.data["videos"], headers={"Authorization": f"Token {TEST_TOKEN}"})
     with urllib.request.urlopen(req) as resp:                 # the server really serves the video
         assert resp.read(12)[4:8] == b"ftyp"

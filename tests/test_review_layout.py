@@ -42,10 +42,21 @@ def test_config_follows_the_schema(shapes: Path) -> None:
 def test_scene30k_config_has_every_view_and_editable_text(tmp_path: Path) -> None:
     out = tmp_path / "scene"
     build("scene30k", out, size=8, progress=False)
-    controls = config_controls(corpus_layout(open_corpus(out)).label_config())
+    layout = corpus_layout(open_corpus(out))
+    config = layout.label_config()
+    controls = config_controls(config)
     assert {("Image", "images_0"), ("Image", "images_2"), ("TextArea", "cot"),
             ("TextArea", "target_box")} <= controls
     assert not any(name in ("objects", "point_cloud") for _, name in controls)   # too big to review
+    # the view drawn on is large and zoomable; the other views small, in one row below it
+    assert '<Image name="images_0" value="$images_0" zoom="true"' in config
+    row = config[config.index('<View style="display: flex'):]
+    assert row.index('name="images_1"') < row.index('name="images_2"') < row.index("</View>")
+    # read-only fields are read from prefixed task keys: Label Studio's editor shows the whole
+    # task for a plain $source
+    assert '<Text name="ctx_source" value="$ctx_source"/>' in config
+    task = TaskBuilder(layout, None, "v").task({"id": "r1", "split": "train", "source": "procedural"})  # type: ignore[arg-type]
+    assert task["data"]["ctx_source"] == "procedural" and "source" not in task["data"]
 
 
 def test_geometry_without_an_image_is_refused() -> None:

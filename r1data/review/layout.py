@@ -5,8 +5,9 @@ Each schema field becomes one thing in the review screen, by its type and role:
 =========================================  ==========================================
 field                                      in Label Studio
 =========================================  ==========================================
-``image`` / ``list<image>``                ``<Image>`` (one per view; the first is the
-                                           one boxes, points and masks are drawn on)
+``image`` / ``list<image>``                ``<Image>`` (one per view; the first, large and
+                                           zoomable, is the one boxes, points and masks
+                                           are drawn on; the others small, in a row)
 ``video``                                  ``<Video>`` (frame rate from the task's
                                            ``r1data_fps``)
 ``list<struct<start, end, ...strings>>``    ``<TimelineLabels>`` on the video, one region
@@ -109,9 +110,21 @@ class ReviewLayout:
     def label_config(self) -> str:
         """The ``<View>`` XML for Label Studio (stable: same schema, same text)."""
         out = ["<View>", '  <Header value="Row" size="6"/>', f'  <Text name="{ID_KEY}" value="${ID_KEY}"/>']
+        # the image drawn on: large and zoomable; a video with its timeline; further views
+        # of the scene small, in a row
+        views = [m for m in self.media if m.tag == "Image" and m.key != self.draw_on]
         for m in self.media:
-            rate = f' framerate="${FPS_KEY}" timelineHeight="120"' if m.tag == "Video" else ""
-            out.append(f"  <{m.tag} name={quoteattr(m.key)} value={quoteattr('$' + m.key)}{rate}/>")
+            if m.tag == "Video":
+                out.append(f"  <Video name={quoteattr(m.key)} value={quoteattr('$' + m.key)} "
+                           f'framerate="${FPS_KEY}" timelineHeight="120"/>')
+            elif m.key == self.draw_on:
+                out.append(f"  <Image name={quoteattr(m.key)} value={quoteattr('$' + m.key)} "
+                           'zoom="true" zoomControl="true"/>')
+        if views:
+            out.append('  <View style="display: flex; flex-wrap: wrap; gap: 8px">')
+            out.extend(f"    <Image name={quoteattr(m.key)} value={quoteattr('$' + m.key)} maxWidth=\"320px\"/>"
+                       for m in views)
+            out.append("  </View>")
         for c in self.spans:
             video = quoteattr(self.video or "")
             out.append(f"  <TimelineLabels name={quoteattr(c.name)} toName={video}>")
@@ -129,7 +142,7 @@ class ReviewLayout:
             out.append(f"  </{c.tag}>")
         for name in self.context:
             out.append(f"  <Header value={quoteattr(name)} size=\"6\"/>")
-            out.append(f"  <Text name={quoteattr('ctx_' + name)} value={quoteattr('$' + name)}/>")
+            out.append(f"  <Text name={quoteattr(context_key(name))} value={quoteattr('$' + context_key(name))}/>")
         for c in self.controls:
             if c.kind in (TEXT, TEXT_LINES, JSON_TEXT):
                 hint = {TEXT: "", TEXT_LINES: " (one item a line)", JSON_TEXT: " (JSON)"}[c.kind]
@@ -146,6 +159,12 @@ class ReviewLayout:
         out.append("  </Choices>")
         out.append("</View>")
         return "\n".join(out) + "\n"
+
+
+def context_key(name: str) -> str:
+    """The task data key (and Text tag name) of a read-only field. Prefixed: Label Studio's
+    editor reads some plain keys of a task itself (``$source`` shows the whole task)."""
+    return "ctx_" + name
 
 
 def derive_layout(schema: RecordSchema, views: dict[str, int] | None = None) -> ReviewLayout:

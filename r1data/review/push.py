@@ -12,7 +12,7 @@ import pyarrow.compute as pc
 from r1data.corpus import Corpus
 from r1data.errors import UsageError
 from r1data.review.convert import image_bytes, image_size, prediction_result
-from r1data.review.layout import ID_KEY, ReviewLayout, derive_layout, schema_from_manifest
+from r1data.review.layout import ID_KEY, ReviewLayout, context_key, derive_layout, schema_from_manifest
 from r1data.review.media import Media
 from r1data.review.spans import DEFAULT_FPS, FPS_KEY, probe_fps
 
@@ -90,7 +90,7 @@ class TaskBuilder:
                 data[m.key] = self.media.image_url(image_bytes(value) or b"")
         for name in self.layout.context:
             value = row.get(name)
-            data[name] = ("" if value is None else
+            data[context_key(name)] = ("" if value is None else
                           "\n".join(str(v) for v in value) if isinstance(value, list) else str(value))
         fps = None
         if self.layout.video:
