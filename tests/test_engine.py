@@ -306,3 +306,16 @@ def test_a_build_that_keeps_no_row_fails_and_says_why(ws: Path, tmp_path: Path, 
     assert "no row survived" in result.stderr and "toy_faults/unlucky" in result.stderr
     assert open_corpus(out).manifest["rows"] == 0          # the build itself is complete and inspectable
     assert open_corpus(out).rejects().num_rows > 0
+
+
+@pytest.mark.parametrize("corpus, module, extra", [("xiangqi", "pyffish", "xiangqi"),     # the source's import
+                                                   ("longvideo", "ffmpeg", "video")])     # a step's import
+def test_a_missing_extra_is_one_line_naming_what_to_install(corpus, module, extra, cli, tmp_path: Path,  # type: ignore[no-untyped-def]
+                                                            monkeypatch) -> None:
+    """A light install (`pip install r1data`) building a corpus whose extra is missing: not a
+    traceback, and not every record rejected as bad: one line that says what to install."""
+    monkeypatch.setitem(sys.modules, module, None)        # import of it fails as if not installed
+    r = cli("build", corpus, "--size", "4", "-o", tmp_path / "out", "--no-progress")
+    assert r.exit_code == 2, r.stderr
+    assert f"pip install 'r1data[{extra}]'" in r.stderr and module in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr

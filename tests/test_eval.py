@@ -122,6 +122,10 @@ def test_bad_prediction_files_are_one_line_errors(built: Path, tmp_path: Path, c
     preds.write_text('{"id": "nobody", "completion": "x"}\n')
     r = cli("eval", "scene30k", "--data", built, "-p", preds, "--reward", "scene30k.format")
     assert r.exit_code == 2 and "no prediction id matches" in r.stderr
+    preds.write_text("")
+    r = cli("eval", "scene30k", "--data", built, "-p", preds, "--reward", "scene30k.format")
+    assert r.exit_code == 2 and "holds no prediction" in r.stderr
+    preds.write_text('{"id": "nobody", "completion": "x"}\n')
     r = cli("eval", "scene30k", "--data", tmp_path, "-p", preds)
     assert r.exit_code == 2 and "not an r1data build" in r.stderr
 

@@ -13,7 +13,7 @@ import sys
 import click
 
 from r1data import __version__
-from r1data.errors import R1DataError
+from r1data.errors import MissingExtraError, R1DataError
 
 # name -> "module:attribute"; the order is the order of `r1data --help`
 COMMANDS = {
@@ -93,6 +93,12 @@ def main(argv: list[str] | None = None) -> int:
             raise
         click.echo(f"error: {e.message}" + (f" ({e.hint})" if e.hint else ""), err=True)
         return e.exit_code
+    except ModuleNotFoundError as e:     # an optional dependency this command needs
+        if debug:
+            raise
+        err = MissingExtraError.of(e)
+        click.echo(f"error: {err.message}", err=True)
+        return err.exit_code
     except KeyboardInterrupt:
         click.echo("interrupted; rerun the same command to resume", err=True)
         return 130

@@ -60,6 +60,8 @@ def run_eval(corpus: str, data: Path, predictions_path: Path, split: str | None 
     keep = [i for i, key in enumerate(ids) if key in predictions]
     missing = [key for key in ids if key not in predictions]
     extra = [key for key in predictions if key not in row_ids]
+    if not predictions:
+        raise UsageError(f"{predictions_path}: holds no prediction (expected JSON lines with 'id' and 'completion')")
     if not keep and ids:
         raise UsageError(f"{predictions_path}: no prediction id matches a row of {data}"
                          f"{f' (split {split})' if split else ''}; e.g. row id {ids[0]!r}, "

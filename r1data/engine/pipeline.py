@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from r1data.errors import R1DataError, SpecError, UsageError
+from r1data.errors import MissingExtraError, R1DataError, SpecError, UsageError
 from r1data.spec import BoundStep, ResolvedSpec
 from r1data.steps.base import Reject, StepContext, Stats
 
@@ -67,6 +67,10 @@ class StepRunner:
             return out
         except R1DataError:
             raise
+        except ModuleNotFoundError as e:    # an extra not installed: no record is to blame
+            if self.debug:
+                raise
+            raise MissingExtraError.of(e) from e
         except Exception:
             if b.stateful or self.debug:
                 raise
