@@ -123,9 +123,6 @@ class MissingExtraError(UsageError):
             msg = f"the Python module {module!r} is not installed" + (f" ({detail})" if detail else "")
         super().__init__(msg)
 
-    def __reduce__(self):  # type: ignore[no-untyped-def]
-        return (MissingExtraError, (self.module,))
-
     @classmethod
     def of(cls, e: ModuleNotFoundError) -> "MissingExtraError":
         return cls(e.name or str(e), str(e))

@@ -353,45 +353,44 @@ def load_schema(path: str | Path) -> RecordSchema:
     path = Path(path)
     data, lines = load_yaml(path)
     file = str(path)
-    problems = Problems(file, lines)
-    problem = problems          # problem(loc, expected, got) records one
+    problems = Problems(file, lines)   # problems(loc, expected, got) records one
 
     if not isinstance(data, dict):
         raise SpecError(file, "", "a mapping with 'name' and 'fields'", got=type(data).__name__)
     for key in data:
         if key not in ("name", "version", "description", "fields"):
-            problem((key,), "unknown key (expected name, version, description, fields)")
+            problems((key,), "unknown key (expected name, version, description, fields)")
     name = data.get("name")
     if not isinstance(name, str):
-        problem(("name",), "expected a string", name)
+        problems(("name",), "expected a string", name)
     fields_raw = data.get("fields")
     fields: list[Field] = []
     if not isinstance(fields_raw, dict) or not fields_raw:
-        problem(("fields",), "expected a mapping of field name to type", fields_raw)
+        problems(("fields",), "expected a mapping of field name to type", fields_raw)
     else:
         for fname, spec in fields_raw.items():
             loc = ("fields", fname)
             if not isinstance(fname, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", fname):
-                problem(loc, "expected a field name made of letters, digits and _", fname)
+                problems(loc, "expected a field name made of letters, digits and _", fname)
                 continue
             attrs = spec if isinstance(spec, dict) else {"type": spec}
             for k in attrs:
                 if k not in _FIELD_KEYS:
-                    problem((*loc, k), f"unknown key (expected one of {', '.join(sorted(_FIELD_KEYS))})")
+                    problems((*loc, k), f"unknown key (expected one of {', '.join(sorted(_FIELD_KEYS))})")
             try:
                 ftype = parse_type(attrs if isinstance(spec, dict) else spec)
             except (ValueError, TypeError) as e:
-                problem((*loc, "type") if isinstance(spec, dict) else loc, f"expected a type: {e}")
+                problems((*loc, "type") if isinstance(spec, dict) else loc, f"expected a type: {e}")
                 continue
             required = attrs.get("required", True)
             if not isinstance(required, bool):
-                problem((*loc, "required"), "expected true or false", required)
+                problems((*loc, "required"), "expected true or false", required)
                 required = True
             fields.append(Field(fname, ftype, str(attrs.get("description", "") or ""), required,
                                 attrs.get("role")))
     version = data.get("version", 1)
     if not isinstance(version, int):
-        problem(("version",), "expected an integer", version)
+        problems(("version",), "expected an integer", version)
     if problems:
         raise SpecError.from_problems(file, problems) from None
     return RecordSchema(name=name, fields=tuple(fields), description=str(data.get("description", "")),

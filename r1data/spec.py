@@ -166,8 +166,7 @@ def load_spec(name_or_path: str | Path, assets: Assets | None = None, *,
 
         raise_problems(file, problems)
         raise AssertionError("unreachable")
-    problems = Problems(file, lines)
-    problem = problems          # problem(loc, expected, got) records one
+    problems = Problems(file, lines)   # problems(loc, expected, got) records one
 
     # schema: a name in schemas/ or a path relative to the spec
     schema = None
@@ -175,7 +174,7 @@ def load_spec(name_or_path: str | Path, assets: Assets | None = None, *,
         schema_path = assets.resolve("schemas", spec.schema_name, relative_to=path.parent)
         schema = load_schema(schema_path)
     except UnknownNameError as e:
-        problem(("schema",), f"a schema in schemas/ ({e.message.split('(', 1)[-1].rstrip(')')})",
+        problems(("schema",), f"a schema in schemas/ ({e.message.split('(', 1)[-1].rstrip(')')})",
                 spec.schema_name)
     except SpecError as e:
         problems.extend(e.problems)
@@ -188,7 +187,7 @@ def load_spec(name_or_path: str | Path, assets: Assets | None = None, *,
         loc = ("source",) if source is None else ()
         known = ", ".join(spec.sources) or "none"
         if source is None:
-            problem(loc, f"expected one of the names under 'sources' ({known})", source_name)
+            problems(loc, f"expected one of the names under 'sources' ({known})", source_name)
         else:
             raise UsageError(f"--source {source}: {file} declares no such source (known: {known})")
     else:
@@ -197,7 +196,7 @@ def load_spec(name_or_path: str | Path, assets: Assets | None = None, *,
         try:
             source_def = source_registry.get(sspec.reader)
         except UnknownNameError as e:
-            problem((*loc, "reader"), e.message)
+            problems((*loc, "reader"), e.message)
         else:
             params = sspec.params
             if source_dir is not None:
@@ -210,7 +209,7 @@ def load_spec(name_or_path: str | Path, assets: Assets | None = None, *,
                 for key, expected, got, line in pydantic_problems(err, file, lines, prefix=loc):
                     if key.endswith(".dir") and expected == "required key is missing":
                         expected = f"a directory: pass --source-dir DIR for source {source_name!r}"
-                    problem(tuple(_split_key(key)), expected, got)
+                    problems(tuple(_split_key(key)), expected, got)
             else:
                 source_params = values
 
@@ -221,18 +220,18 @@ def load_spec(name_or_path: str | Path, assets: Assets | None = None, *,
         try:
             sdef = step_registry.get(sspec.step)
         except UnknownNameError as e:
-            problem((*loc, "step"), e.message)
+            problems((*loc, "step"), e.message)
             continue
         values, err = validate_params(sdef.params_model, sspec.params)
         if err is not None:
             for key, expected, got, line in pydantic_problems(err, file, lines, prefix=loc):
-                problem(tuple(_split_key(key)), expected, got)
+                problems(tuple(_split_key(key)), expected, got)
             continue
         bound.append(BoundStep(i, sspec.step, sdef, values))
     seen = set()
     for b in bound:
         if b.name in seen and b.stateful:
-            problem(("steps", b.index, "step"), f"stateful step {b.name!r} may appear once")
+            problems(("steps", b.index, "step"), f"stateful step {b.name!r} may appear once")
         seen.add(b.name)
 
     if problems:

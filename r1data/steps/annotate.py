@@ -27,8 +27,8 @@ class Annotate:
 
     With the ``programmatic`` provider, ``function`` names the registered Python annotator
     that derives the text from ground truth (offline, deterministic); it answers the same
-    request/response as the API backends (``r1data.annotators.programmatic``), without a call. With an API provider
-    (``gemini``, ``openai``) the template (``annotators/templates/``) is rendered with each
+    request/response as the API backends (``r1data.annotators.programmatic``), without a
+    call. With an API provider (``gemini``, ``openai``) the template (``annotators/templates/``) is rendered with each
     row and sent, with the media the template names; the answer, checked against the format
     the template asks for, goes to ``output``. ``--annotator`` swaps the profile.
 
