@@ -21,7 +21,8 @@ from r1data.assets import Assets
 from r1data.errors import SpecError, UnknownNameError, UsageError
 from r1data.registry import sources as source_registry
 from r1data.registry import steps as step_registry
-from r1data.schema import RecordSchema, load_schema
+from r1data.schema import Field as SchemaField
+from r1data.schema import RecordSchema, load_schema, parse_type
 from r1data.steps.base import SourceDef, StepDef, validate_params
 from r1data.yamlio import LineMap, Problems, load_yaml, pydantic_problems
 
@@ -56,12 +57,14 @@ class OutputSpec(BaseModel):
 
 class RewardSpec(BaseModel):
     """``- reward: NAME`` (a name from ``r1data.rewards.names()``), its weight in GRPO and its
-    parameters (thresholds...; the paper's values are the reward's defaults)."""
+    parameters (thresholds...; the paper's values are the reward's defaults). ``accuracy: true``
+    marks the reward that says whether an answer is right (a rollout's pass rate counts it)."""
 
     model_config = ConfigDict(extra="forbid")
     reward: str
     weight: float = 1.0
     params: dict[str, Any] = Field(default_factory=dict)
+    accuracy: bool = False
 
 
 class PipelineSpec(BaseModel):
@@ -233,6 +236,14 @@ def load_spec(name_or_path: str | Path, assets: Assets | None = None, *,
         if b.name in seen and b.stateful:
             problems(("steps", b.index, "step"), f"stateful step {b.name!r} may appear once")
         seen.add(b.name)
+
+    # fields the steps add (e.g. rollout's pass_rate) join the schema
+    added = [SchemaField(fname, parse_type(d["type"]), str(d.get("description", "")), bool(d.get("required", False)),
+                         d.get("role"))
+             for b in bound for fname, d in ((n, a if isinstance(a, dict) else {"type": a})
+                                             for n, a in b.definition.adds_fields.items())]
+    if schema is not None and added:
+        schema = schema.extended(added)
 
     if problems:
         raise SpecError.from_problems(file, problems)

@@ -23,6 +23,7 @@ COMMANDS = {
     "inspect": "r1data.cli.inspect:inspect_cmd",
     "query": "r1data.cli.inspect:query_cmd",
     "eval": "r1data.cli.eval:eval_cmd",
+    "rollout": "r1data.cli.rollout:rollout_cmd",
     "review": "r1data.cli.review:review_group",
     "push": "r1data.cli.push:push_cmd",
     "train": "r1data.cli.train:train_cmd",

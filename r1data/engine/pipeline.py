@@ -37,7 +37,8 @@ class StepRunner:
         self._successes: dict[str, int] = {}
         for b in steps:
             ctx = StepContext(seed=seed, corpus=resolved.name, step=b.name, assets=resolved.assets,
-                              stats=self.stats, output=output, options=dict(options or {}))
+                              stats=self.stats, output=output, options=dict(options or {}),
+                              schema=resolved.schema)
             try:
                 fn = b.definition.make(ctx, b.params)
             except UsageError as e:

@@ -437,6 +437,9 @@ class _Build:
             usage = {k[: -len(suffix)]: v for k, v in self.stats.counters.items() if k.endswith(suffix)}
             if usage:
                 entry["usage"] = usage
+            describe = getattr(b.definition.target, "manifest_info", None)
+            if describe is not None:      # what a step wants on record (the rollout's model)
+                entry["info"] = describe(b.params, r.assets)
             steps.append(entry)
         return {
             "corpus": r.name,

@@ -55,13 +55,30 @@ def family_of(corpus: str) -> str:
     return FAMILIES.get(corpus, corpus)
 
 
+# the reward that says whether an answer is right, per family, where the spec flags none
+# (`accuracy: true` under its `rewards:`); a rollout's pass rate counts the samples it passes.
+# scene30k and embodied have no reward that judges every question type's answer: flag one.
+ACCURACY: dict[str, str] = {
+    "satori": "satori.answer",          # the answer is one of the possible answers (VQA accuracy)
+    "longvideo": "longvideo.accuracy",  # the chosen option letter
+    "xiangqi": "xiangqi.best",          # the engine's best move (best@1)
+    "segearth": "segearth.iou",         # mask IoU (passes at >= the threshold, 0.5 by default)
+    "star": "star.accuracy",
+    "love": "love.accuracy",
+    "omni": "omni.iou",
+    "infigui": "infigui.action",
+}
+
+
 @dataclass(frozen=True)
 class RewardUse:
-    """One reward as a spec uses it: the name, its GRPO weight and bound parameters."""
+    """One reward as a spec uses it: the name, its GRPO weight and bound parameters; ``accuracy``
+    when the spec marks it as the reward that says whether an answer is right."""
 
     name: str
     weight: float = 1.0
     params: dict[str, Any] = field(default_factory=dict)
+    accuracy: bool = False
 
     def fn(self) -> RewardFn:
         return load(self.name, **self.params)
@@ -114,7 +131,11 @@ def spec_rewards(path: Path) -> list[RewardUse] | None:
             load(spec.reward, **spec.params)
         except UsageError as e:
             raise SpecError(str(path), f"rewards[{i}]", e.message, line=lines.line(where)) from None
-        out.append(RewardUse(spec.reward, spec.weight, dict(spec.params)))
+        out.append(RewardUse(spec.reward, spec.weight, dict(spec.params), spec.accuracy))
+    flagged = [i for i, u in enumerate(out) if u.accuracy]
+    if len(flagged) > 1:
+        raise SpecError(str(path), f"rewards[{flagged[1]}].accuracy", "one reward marked `accuracy: true` "
+                        f"(rewards[{flagged[0]}] is already)", line=lines.line(("rewards", flagged[1])))
     return out
 
 
@@ -148,6 +169,31 @@ def evaluation_for(corpus: str, rewards: Sequence[str] | None = None,
                          "pass --reward NAME")
     return CorpusEvaluation(corpus, tuple(RewardUse(n) for n in found), metrics, metric_columns,
                             f"every {family}.* reward")
+
+
+def accuracy_reward(corpus: str, name: str | None = None, workspace: str | Path | None = None) -> RewardUse:
+    """The reward that says whether an answer of ``corpus`` is right: ``name`` when given, else the
+    spec's reward marked ``accuracy: true`` (with its parameters), else the family's default
+    (:data:`ACCURACY`). None of these: a usage error saying how to name one."""
+    if name:
+        info(name)     # an unknown name fails here, with a suggestion
+        return RewardUse(name, accuracy=True)
+    evaluation = None
+    try:
+        evaluation = evaluation_for(corpus, None, workspace)
+    except UsageError:
+        pass               # no spec rewards and no family rewards: fall through to the message
+    if evaluation is not None:
+        flagged = [u for u in evaluation.rewards if u.accuracy]
+        if flagged:
+            return flagged[0]
+    default = ACCURACY.get(family_of(corpus))
+    if default:
+        same = [u for u in (evaluation.rewards if evaluation else ()) if u.name == default]
+        return RewardUse(default, params=dict(same[0].params) if same else {}, accuracy=True)
+    raise UsageError(f"corpus {corpus!r} has no reward for accuracy: mark one `accuracy: true` under the "
+                     f"`rewards:` of pipelines/{corpus}.yaml, or pass --accuracy REWARD (e.g. "
+                     f"{', '.join(sorted(ACCURACY.values())[:3])})")
 
 
 def _finite(v: Any) -> bool:

@@ -115,6 +115,7 @@ class StepContext:
     stats: Stats = field(default_factory=Stats)
     output: Path | None = None              # the build's output folder (for caches)
     options: dict = field(default_factory=dict)   # build-wide options (annotator overrides, ...)
+    schema: Any = None                      # r1data.schema.RecordSchema of the rows written
 
     def rng(self, *keys: object) -> np.random.Generator:
         """A generator seeded from the spec seed, this step's name and ``keys`` (a record id).
@@ -138,6 +139,9 @@ class StepDef:
     params_model: Any               # pydantic model of the parameters
     stateful: bool = False
     doc: str = ""
+    # fields the step adds to every row it keeps: {name: type or {type, description}}; a spec
+    # using the step gets them appended to its schema (see r1data.spec.load_spec)
+    adds_fields: dict = field(default_factory=dict)
 
     @property
     def is_class(self) -> bool:
@@ -173,14 +177,18 @@ def params_model(target: Any, name: str, skip: int) -> Any:
                         **fields)
 
 
-def step(name: str | None = None, *, stateful: bool = False) -> Callable[[Any], Any]:
-    """Register a step. The name defaults to the function's name (snake_case by convention)."""
+def step(name: str | None = None, *, stateful: bool = False, adds_fields: dict | None = None) -> Callable[[Any], Any]:
+    """Register a step. The name defaults to the function's name (snake_case by convention).
+
+    ``adds_fields`` declares the fields the step writes into every row it keeps (``{name: type}``
+    or ``{name: {type, description}}``, in the schema language); a spec using the step has them
+    appended to its schema, so the step can end any pipeline without a schema of its own."""
 
     def deco(target: Any) -> Any:
         sname = name or target.__name__
         model = params_model(target, sname, skip=1 if inspect.isclass(target) else 2)
         step_registry.register(sname, StepDef(sname, target, model, stateful,
-                                              inspect.getdoc(target) or ""))
+                                              inspect.getdoc(target) or "", dict(adds_fields or {})))
         return target
 
     return deco

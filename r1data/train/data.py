@@ -200,10 +200,22 @@ def sample_video_frames(path: Path, count: int) -> list[Any]:
     return [Image.fromarray(f).convert("RGB") for f in frames]
 
 
+class RowSkipped(ValueError):
+    """A row the model cannot take: ``reason`` as counted in :class:`Skipped`
+    (``missing_image``, ``unreadable_video``), ``detail`` says why."""
+
+    def __init__(self, reason: str, detail: str = ""):
+        super().__init__(f"{reason}: {detail}" if detail else reason)
+        self.reason = reason
+        self.detail = detail
+
+
 class RowFormatter:
     """Turns rows into TRL examples for one model (its processing class sets the token counts).
 
     ``root`` is the build folder: relative video paths (rendered videos) are read from under it.
+    ``processing_class`` may be None where no token is counted (prompts for an API model):
+    nothing here imports torch.
     """
 
     def __init__(self, loaded: LoadedRecipe, mapping: RowMapping, processing_class: Any,
@@ -221,6 +233,7 @@ class RowFormatter:
         self.completion_template = (env.from_string(mapping.completion_template)
                                     if mapping.completion_template else None)
         self.video_errors: dict[str, str] = {}   # row id -> why its video gave no frames (first few)
+        self.last_error = ""                     # why the last row skipped was skipped
         # several questions share a video: decode each once (frames, or why it gave none)
         self._video_cache: dict[Path, list | Exception] = {}
 
@@ -274,6 +287,7 @@ class RowFormatter:
             return True, frames
         except VideoError as e:
             skipped.add("unreadable_video", row.get("id"))
+            self.last_error = str(e)
             if len(self.video_errors) < 10:
                 self.video_errors[str(row.get("id"))] = str(e)
             return False, None
@@ -286,8 +300,18 @@ class RowFormatter:
         images = decode_images(row.get(self.mapping.images), self.recipe.data.max_images)
         if images is None:
             skipped.add("missing_image", row.get("id"))
+            self.last_error = f"{self.mapping.images}: an image is missing or does not decode"
             return False, None
         return True, images
+
+    def prompt(self, row: dict) -> tuple[list[dict], list | None]:
+        """One row's prompt turns (system?, user) and images, exactly as GRPO sees them (no token
+        limit applied). Raises :class:`RowSkipped` when the row cannot be used."""
+        skipped = Skipped()
+        ok, images = self._images(row, skipped)
+        if not ok:
+            raise RowSkipped(next(iter(skipped.counts)), self.last_error)
+        return self._prompt(row, images), images
 
     def sft(self, rows: list[dict], max_tokens: int | None) -> tuple[list[dict], Skipped]:
         """``messages`` (+ ``images``) examples; rows with no target text or too long are skipped."""

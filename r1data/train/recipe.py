@@ -121,8 +121,12 @@ def trl_fields(stage: str) -> frozenset[str]:
     return frozenset(f.name for f in dataclasses.fields(cls) if f.init)
 
 
-def load_recipe(name_or_path: str | Path, assets: Any = None) -> LoadedRecipe:
-    """Load and check a recipe given by path or by name (``scene30k`` -> ``train/scene30k.yaml``)."""
+def load_recipe(name_or_path: str | Path, assets: Any = None, *, check_trl: bool = True) -> LoadedRecipe:
+    """Load and check a recipe given by path or by name (``scene30k`` -> ``train/scene30k.yaml``).
+
+    ``check_trl=False`` leaves out the check of the stages' TRL config keys, which imports TRL
+    (and torch): what reads only the prompt side of a recipe (``r1data eval --model`` with an
+    API model, the rollout step) does not need the ``train`` extra."""
     from r1data.assets import Assets
 
     assets = assets or Assets.from_workspace()
@@ -137,13 +141,13 @@ def load_recipe(name_or_path: str | Path, assets: Any = None) -> LoadedRecipe:
         raise_problems(file, pydantic_problems(e, file, lines))
         raise AssertionError("unreachable") from None
     loaded = LoadedRecipe(recipe, path, lines)
-    problems = check_recipe(loaded)
+    problems = check_recipe(loaded, check_trl=check_trl)
     if problems:
         raise SpecError.from_problems(file, problems)
     return loaded
 
 
-def check_recipe(loaded: LoadedRecipe) -> list[str]:
+def check_recipe(loaded: LoadedRecipe, check_trl: bool = True) -> list[str]:
     """Every problem of the TRL config keys and the rewards, as ``FILE:LINE: KEY: expected`` lines."""
     r = loaded.recipe
     problems: list[str] = []
@@ -151,7 +155,7 @@ def check_recipe(loaded: LoadedRecipe) -> list[str]:
     def problem(loc: tuple, expected: str) -> None:
         problems.append(f"{loaded.where(*loc)}: {key_path(loc)}: {expected}")
 
-    for stage in ("sft", "grpo"):
+    for stage in ("sft", "grpo") if check_trl else ():
         known = trl_fields(stage)
         cls = "SFTConfig" if stage == "sft" else "GRPOConfig"
         for key in getattr(r, stage).config:
