@@ -195,3 +195,21 @@ def test_local_generation_sees_the_recipe_prompt_and_the_images(vqa, tiny) -> No
     text_only = LocalGenerator(resolve_model(str(tiny["text"])), temperature=0, max_new_tokens=4)
     assert not text_only.vision and "<|image_pad|>" not in text_only.chat_text(
         PromptBuilder("vqa_verify", built.manifest["schema"], built.path, vision=False).prompt(rows[0]))
+
+
+def test_a_gemini_profile_answers_through_the_same_path(vqa, answers, env, cli) -> None:  # type: ignore[no-untyped-def]
+    from tests.servers import GeminiServer
+
+    def respond(prompt: str, n_images: int) -> str:
+        return f"<caption>c</caption><bbox>[[1,2,3,4]]</bbox><answer>{answers[row_id(prompt)][0]}</answer>"
+
+    with GeminiServer(respond=respond) as server:
+        profile = profile_file(env, server, provider="gemini")
+        r = cli("eval", "vqa_verify", "--data", vqa, "--model", profile, "--recipe", id_recipe(env), "--limit", "6",
+                "--json", "--no-progress")
+        assert r.exit_code == 0, r.stderr
+        result = json.loads(r.stdout)
+        assert result["metrics"]["accuracy"] == 1.0 and result["model"]["provider"] == "gemini"
+        assert server.calls == 6 and all(s.image_sizes for s in server.seen)
+        system = server.seen[0].body.get("systemInstruction") or server.seen[0].body.get("system_instruction")
+        assert "<caption>" in json.dumps(system)                  # the recipe's system prompt

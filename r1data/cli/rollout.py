@@ -148,10 +148,11 @@ def rollout_spec(out: Path, model: str, *, samples: int, keep: tuple[float, floa
         "corpus": corpus, "recipe": str(builder.loaded.file.resolve()),
         "batch_size": batch_size, "keep_completions": keep_completions,
     }
-    # an engine batch holds enough requests to keep the profile's concurrency busy
+    # an engine batch holds enough requests to keep the profile's concurrency busy for many
+    # rounds (between batches none is in flight), within a bound on the prompts held in memory
     rows_per_batch = 32
     if ref.kind == "api":
-        rows_per_batch = max(32, -(-4 * ref.profile.max_concurrency // samples))
+        rows_per_batch = min(256, max(32, -(-16 * ref.profile.max_concurrency // samples)))
     spec = {
         "name": corpus,
         "description": f"{corpus} rolled out: {out} answered {samples} times a row by {model}",

@@ -84,7 +84,7 @@ def generate_predictions(corpus: str, data: Path, model: str, out_path: Path, *,
                 prompts = []
                 for row in rows:
                     try:
-                        prompts.append(builder.prompt(row))
+                        prompts.append(builder.prompt(row, decode=ref.kind == "local"))
                     except RowSkipped as e:
                         failed[e.reason] += 1
                 for prompt, (completion,) in zip(prompts, generator.generate(prompts, 1)):

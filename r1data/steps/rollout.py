@@ -133,7 +133,7 @@ class Rollout:
         asked, prompts = [], []
         for i, row in enumerate(rows):
             try:
-                prompts.append(self.prompts.prompt(row))
+                prompts.append(self.prompts.prompt(row, decode=self.ref.kind == "local"))
             except RowSkipped as e:
                 out[i] = Reject(row, e.reason, e.detail)
                 continue

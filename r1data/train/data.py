@@ -179,6 +179,22 @@ def decode_images(value: Any, limit: int | None) -> list[Any] | None:
     return out or None
 
 
+def stored_images(value: Any, limit: int | None) -> list[bytes] | None:
+    """The encoded bytes of a stored image cell or list of cells (PNG, JPEG, GIF or WebP, by
+    their magic number); None when any is missing or is not an image."""
+    from r1data.annotators.request import sniff_mime
+
+    cells = value if isinstance(value, list) else [value]
+    cells = cells[:limit] if limit else cells
+    out = []
+    for cell in cells:
+        data = cell.get("bytes") if isinstance(cell, dict) else cell
+        if not data or sniff_mime(bytes(data[:16])) is None:
+            return None
+        out.append(bytes(data))
+    return out or None
+
+
 def sample_video_frames(path: Path, count: int) -> list[Any]:
     """``count`` frames spread evenly over the video (LongVILA's linspace), as RGB PIL images.
 
@@ -304,9 +320,19 @@ class RowFormatter:
             return False, None
         return True, images
 
-    def prompt(self, row: dict) -> tuple[list[dict], list | None]:
+    def prompt(self, row: dict, decode: bool = True) -> tuple[list[dict], list | None]:
         """One row's prompt turns (system?, user) and images, exactly as GRPO sees them (no token
-        limit applied). Raises :class:`RowSkipped` when the row cannot be used."""
+        limit applied). Raises :class:`RowSkipped` when the row cannot be used.
+
+        ``decode=False`` gives stored images as their bytes, undecoded (an API model takes them
+        as stored; decoding and re-encoding costs more than the request); video frames are
+        always PIL images."""
+        if not decode and self.mapping.images is not None and self.mapping.videos is None:
+            images = stored_images(row.get(self.mapping.images), self.recipe.data.max_images)
+            if images is None:
+                raise RowSkipped("missing_image", f"{self.mapping.images}: an image is missing or is not PNG, "
+                                                  "JPEG, GIF or WebP")
+            return self._prompt(row, images), images
         skipped = Skipped()
         ok, images = self._images(row, skipped)
         if not ok:
