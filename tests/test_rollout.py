@@ -214,3 +214,17 @@ def test_a_killed_rollout_resumes_without_asking_anything_twice(tmp_path_factory
     assert sorted(x["id"] for x in rows) == sorted(answers) and corpus.manifest["rejects"]["rows"] == 0
     for x in rows:
         assert x["pass_rate"] == (1.0 if sorted(answers).index(x["id"]) % 3 == 0 else 0.0)
+
+
+def test_max_cost_stops_a_rollout_and_a_rerun_pays_nothing_twice(vqa, answers, env, cli) -> None:  # type: ignore[no-untyped-def]
+    with OpenAIChatServer(respond=counting_model(answers)) as server:
+        profile = profile_file(env, server, price_output_per_million=1000.0)
+        args = ["rollout", vqa, "--model", profile, "--recipe", id_recipe(env), "--samples", 2, "-o", env / "paid",
+                "--no-progress"]
+        r = cli(*args, "--max-cost", "0.0001")
+        assert r.exit_code == 3 and "--max-cost" in r.stderr, r.stderr
+        paid = server.calls
+        assert paid == 20 * 2 and not (env / "paid" / "manifest.json").exists()
+        r = cli(*args, "--max-cost", "100")
+        assert r.exit_code == 0, r.stderr
+        assert server.calls == paid and r1data.open_corpus(env / "paid").manifest["rows"] == 20
