@@ -18,13 +18,22 @@ from tests.test_rewards_judged import write_profile
 from tests.test_train import write_recipe
 
 
-@reward("test_models.judged", rule_based=False, paper="a test judge")
 def judged_reward(prompts=None, completions=(), *, judge: str = "", **_):  # type: ignore[no-untyped-def]
     """A judge's score of each completion (through r1data.rewards.judged)."""
     from r1data.rewards._core import texts
 
     asks = [Ask("got_judge_semantic", {"caption": "a room", "reasoning": t, "scale": "10"}) for t in texts(completions)]
     return judge_for(judge).ask(asks, parse_score)
+
+
+@pytest.fixture
+def judged_registered():  # type: ignore[no-untyped-def]
+    """The test reward in the registry for this test only (other tests list the papers' families)."""
+    from r1data.rewards._core import _REGISTRY
+
+    reward("test_models.judged", rule_based=False, paper="a test judge")(judged_reward)
+    yield
+    _REGISTRY.pop("test_models.judged", None)
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +46,8 @@ def build(tmp_path_factory) -> Path:  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.slow
-def test_grpo_with_a_judged_reward_then_rollout_and_eval_of_the_run(build: Path, tmp_path: Path, monkeypatch, cli) -> None:  # type: ignore[no-untyped-def]
+def test_grpo_with_a_judged_reward_then_rollout_and_eval_of_the_run(build: Path, tmp_path: Path, monkeypatch, cli,  # type: ignore[no-untyped-def]
+                                                                   judged_registered) -> None:
     from r1data.train import TrainRequest, load_recipe, run_training
     from r1data.train.tiny import make_tiny_model
 
