@@ -49,13 +49,13 @@ def score_of(prompt: str, n_images: int) -> str:
 
 
 def test_a_judge_that_times_out_scores_none_and_counts_it(env) -> None:  # type: ignore[no-untyped-def]
-    with OpenAIChatServer(respond=score_of, latency_s=2.0) as server:
-        judge = ModelJudge(write_profile(env, server), timeout_s=0.3, cache=None)
+    with OpenAIChatServer(respond=score_of, latency_s=8.0) as server:
+        judge = ModelJudge(write_profile(env, server), timeout_s=0.5, cache=None)
         asks = [Ask("got_judge_semantic", {"caption": "a cat", "reasoning": PLAN, "scale": "10"})] * 3
         t0 = time.monotonic()
         with counting_unscored() as counts:
             got = judge.ask(asks + [None], parse=lambda parsed: 0.5)
-        assert time.monotonic() - t0 < 1.5                   # the deadline, not the server, ended the call
+        assert time.monotonic() - t0 < 6                     # the deadline, not the server, ended the call
         assert got == [None, None, None, None]                # never a 0
         assert counts == {"timeout": 3}                       # the None Ask does not apply: not counted
         judge.close()
@@ -95,7 +95,7 @@ def test_model_backed_rewards_run_concurrently_as_trl_async_rewards(env) -> None
     from r1data.train.runner import load_reward_funcs
     from r1data.spec import RewardSpec
 
-    with OpenAIChatServer(respond=score_of, latency_s=0.4) as server:
+    with OpenAIChatServer(respond=score_of, latency_s=1.0) as server:
         profile = write_profile(env, server)
         funcs, _, _ = load_reward_funcs([RewardSpec(reward="got.semantic", params={"judge": profile}),
                                          RewardSpec(reward="got.spatial", params={"judge": profile}),
@@ -113,8 +113,8 @@ def test_model_backed_rewards_run_concurrently_as_trl_async_rewards(env) -> None
         sem, spa = asyncio.run(both())
         elapsed = time.monotonic() - t0
     assert sem == [0.9, None] and spa == [0.9, None]
-    assert elapsed < 0.75, f"the two judged rewards ran one after the other ({elapsed:.2f} s)"
-    assert server.max_in_flight == 4
+    assert server.max_in_flight == 4                           # both rewards' requests at once
+    assert elapsed < 1.9, f"the two judged rewards ran one after the other ({elapsed:.2f} s)"
     assert sorted(logged) == [("unscored/got.semantic/unparsable", 1.0), ("unscored/got.spatial/unparsable", 1.0)]
 
 
