@@ -153,7 +153,7 @@ def tiny(tmp_path_factory, vqa: Path) -> dict[str, Path]:  # type: ignore[no-unt
     texts = t.column("question").to_pylist() + t.column("solution").to_pylist()
     root = tmp_path_factory.mktemp("tiny")
     text = make_tiny_model(root / "text", "text", texts)
-    vl = make_tiny_model(root / "vl" / "sft" / "final", "vl", texts)      # laid out as `r1data train` writes it
+    make_tiny_model(root / "vl" / "sft" / "final", "vl", texts)           # laid out as `r1data train` writes it
     return {"text": text, "vl_run": root / "vl"}
 
 

@@ -92,8 +92,8 @@ def test_eval_reports_the_unscored_counts_per_reward(env) -> None:  # type: igno
 def test_model_backed_rewards_run_concurrently_as_trl_async_rewards(env) -> None:  # type: ignore[no-untyped-def]
     from trl.trainer.utils import get_callable_name, is_async_callable
 
-    from r1data.train.runner import load_reward_funcs
     from r1data.spec import RewardSpec
+    from r1data.train.runner import load_reward_funcs
 
     with OpenAIChatServer(respond=score_of, latency_s=1.0) as server:
         profile = write_profile(env, server)
@@ -103,8 +103,8 @@ def test_model_backed_rewards_run_concurrently_as_trl_async_rewards(env) -> None
         assert [is_async_callable(f) for f in funcs] == [True, True, False]     # rule-based stays plain
         assert [get_callable_name(f) for f in funcs] == ["got.semantic", "got.spatial", "got.region"]
         logged: list[tuple[str, float]] = []
-        kwargs = dict(prompts=[None] * 2, completions=[PLAN] * 2, caption=["score 9 cat", "prose cat"],
-                      log_metric=lambda name, value: logged.append((name, value)))
+        kwargs = {"prompts": [None] * 2, "completions": [PLAN] * 2, "caption": ["score 9 cat", "prose cat"],
+                  "log_metric": lambda name, value: logged.append((name, value))}
 
         async def both():  # type: ignore[no-untyped-def]
             return await asyncio.gather(funcs[0](**kwargs), funcs[1](**kwargs))

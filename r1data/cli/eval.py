@@ -120,9 +120,9 @@ def format_report(r: dict[str, Any]) -> str:
         lines.append(f"model {m['model']} ({m['kind']}; temperature {m['temperature']:g}, max {m['max_new_tokens']} "
                      f"new tokens; prompts from {Path(m['recipe']).name}): {m['generated']:,} of {m['rows_asked']:,} "
                      f"rows answered{failed}{cost}")
-    lines += [f"rows {r['rows']:,} · predictions {r['predictions']:,} · scored {r['scored']:,} · "
-             f"missing {r['missing']:,} (rows without a prediction) · extra {r['extra']:,} "
-             f"(predictions without a row) · duplicate ids {r['duplicates']:,}"]
+    lines.append(f"rows {r['rows']:,} · predictions {r['predictions']:,} · scored {r['scored']:,} · "
+                 f"missing {r['missing']:,} (rows without a prediction) · extra {r['extra']:,} "
+                 f"(predictions without a row) · duplicate ids {r['duplicates']:,}")
     for key, label in (("missing_ids", "missing ids"), ("extra_ids", "extra ids"), ("duplicate_ids", "duplicate ids")):
         if r[key]:
             count = r[key.replace("_ids", "s") if key == "duplicate_ids" else key.split("_")[0]]

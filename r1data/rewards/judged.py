@@ -274,7 +274,7 @@ class ModelJudge:
                 return e
 
         tasks = [asyncio.ensure_future(one(r, f)) for r, f in requests]
-        done, pending = await asyncio.wait(tasks, timeout=self.timeout_s)
+        _, pending = await asyncio.wait(tasks, timeout=self.timeout_s)
         for t in pending:
             t.cancel()
         if pending:

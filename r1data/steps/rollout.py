@@ -57,7 +57,7 @@ def pass_rate_bin(rate: float) -> int:
         return 0
     if rate >= 1:
         return 10
-    return min(9, max(1, int(math.floor(rate * 10 + 0.5))))
+    return min(9, max(1, math.floor(rate * 10 + 0.5)))
 
 
 def parse_pass_range(value: Any) -> tuple[float, float]:
@@ -106,7 +106,9 @@ class Rollout:
         missing = [c for c in self.reward_columns if c not in schema.get("fields", {})]
         if missing:
             raise UsageError(f"the accuracy reward {self.accuracy.name} reads columns the rows lack: {', '.join(missing)}")
-        self.prompts = PromptBuilder(corpus, schema, recipe=recipe, assets=ctx.assets,
+        # relative video paths are under this build's folder (a render step's); built_corpus
+        # rows carry absolute ones
+        self.prompts = PromptBuilder(corpus, schema, ctx.output, recipe=recipe, assets=ctx.assets,
                                      vision=model_takes_images(self.ref))
         settings = generation_settings(self.ref, self.prompts, sampling=True, temperature=temperature,
                                        max_new_tokens=max_new_tokens)
