@@ -228,3 +228,24 @@ def test_max_cost_stops_a_rollout_and_a_rerun_pays_nothing_twice(vqa, answers, e
         r = cli(*args, "--max-cost", "100")
         assert r.exit_code == 0, r.stderr
         assert server.calls == paid and r1data.open_corpus(env / "paid").manifest["rows"] == 20
+
+
+@pytest.mark.slow
+def test_a_video_corpus_rolls_out_with_the_recipes_frames(tmp_path_factory, env, cli) -> None:  # type: ignore[no-untyped-def]
+    from r1data.cli import main
+
+    lv = tmp_path_factory.mktemp("lv") / "longvideo"
+    assert main(["build", "longvideo", "--size", "3", "-o", str(lv), "--no-progress"]) == 0
+    rows = r1data.open_corpus(lv).table(columns=["problem", "answer"]).to_pylist()
+
+    def respond(prompt: str, n_images: int) -> str:       # the right letter, read off the question
+        return next((f"<think>seen</think> {r['answer']}" for r in rows if r["problem"] in prompt), "<answer>Z</answer>")
+
+    with OpenAIChatServer(respond=respond) as server:
+        r = cli("rollout", lv, "--model", profile_file(env, server), "--samples", 2, "-o", env / "lv-roll", "--no-progress")
+        assert r.exit_code == 0, r.stderr
+        assert server.calls == 3 * 2
+        assert all(len(s.image_sizes) == 32 for s in server.seen)     # the recipe's video_frames, as JPEG
+    out = r1data.open_corpus(env / "lv-roll").table(columns=["pass_rate", "videos"]).to_pylist()
+    assert [x["pass_rate"] for x in out] == [1.0, 1.0, 1.0]
+    assert all(Path(x["videos"]).is_absolute() and Path(x["videos"]).exists() for x in out)   # the source's videos
