@@ -44,6 +44,13 @@ def toy_keep_every(rows, ctx, *, every: int = 1):
             yield Reject(row, "wrong_answer", f"row {_n(row)} answered wrong")
 
 
+@step("toy_refuse_all")
+def toy_refuse_all(rows, ctx):
+    """A model that refuses everything."""
+    for row in rows:
+        yield Reject(row, "refused", "the model refused")
+
+
 @step("toy_slow")
 def toy_slow(rows, ctx, *, seconds: float = 0.0):
     """Sleep per batch (so that kills land at many moments of a build)."""

@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from r1data.assets import Assets
-from r1data.errors import R1DataError, UsageError
+from r1data.engine.yieldguard import ADVICE
+from r1data.errors import R1DataError, UsageError, YieldTooLow
 from r1data.spec import ResolvedSpec, load_spec
 
 
@@ -92,7 +93,7 @@ class Estimate:
             lines.append(f"  total: {self.requests:,.0f} API requests, ${self.cost_usd:,.2f}"
                          + (f", {hours:,.1f} h at the rate limits" if hours is not None else ""))
             lines.append(f"  the {self.rows_built:,} rows' answers are cached: the real build does not pay for them "
-                         f"again (cap it with --max-cost, e.g. {_round_up(self.cost_usd * 1.2)})")
+                         f"again (cap it with a margin, e.g. --max-cost {_round_up(self.cost_usd * 1.2)})")
         return "\n".join(lines)
 
 
@@ -129,6 +130,9 @@ def estimate(corpus: str | Path, output: str | Path | None = None, *, rows: int 
         result = build(resolved, tmp, size=rows, seed=seed, workers=workers, progress=progress,
                        source=source, source_dir=source_dir,
                        options={**(options or {}), "project_size": size}, debug=debug)
+    except YieldTooLow as e:
+        raise YieldTooLow(e.message.replace(ADVICE, "the size cannot be reached at this yield: fix the cause "
+                                                    "(the answers so far are cached) and estimate again")) from None
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     m = result.manifest
@@ -149,10 +153,10 @@ def estimate(corpus: str | Path, output: str | Path | None = None, *, rows: int 
         minutes, limits = [], []
         if profile.requests_per_minute:
             minutes.append(requests / profile.requests_per_minute)
-            limits.append(f"{profile.requests_per_minute:g} requests/min")
+            limits.append(f"{profile.requests_per_minute:,.0f} requests/min")
         if profile.tokens_per_minute:
             minutes.append((tin + tout) / profile.tokens_per_minute)
-            limits.append(f"{profile.tokens_per_minute:g} tokens/min")
+            limits.append(f"{profile.tokens_per_minute:,.0f} tokens/min")
         est.steps.append(StepEstimate(
             step=name, profile=profile.name, model=profile.model or profile.provider, requests=requests,
             tokens_in=tin, tokens_out=tout, cost_usd=profile.cost(tin, tout), price_in=profile.price_input_per_million,

@@ -87,10 +87,17 @@ def inspect_folder(out: Path) -> FolderState:
                            damaged_checkpoint=ckpt_why)
     if manifest is not None:
         return FolderState("finished", manifest=manifest)
-    foreign = [p.name + ("/" if p.is_dir() else "") for p in sorted(out.iterdir()) if p.name != STATE_DIR]
-    state = out / STATE_DIR
-    if state.is_dir():
-        foreign += [f"{STATE_DIR}/{p.name}" for p in sorted(state.iterdir()) if p.name not in STATE_NAMES]
+    # no manifest, no checkpoint: empty, or what a build killed before its first checkpoint left
+    # (r1data's state, its own folders holding only shards it named), or somebody else's files
+    foreign = []
+    for p in sorted(out.iterdir()):
+        if p.name == STATE_DIR and p.is_dir() and not p.is_symlink():
+            foreign += [f"{STATE_DIR}/{q.name}" for q in sorted(p.iterdir()) if q.name not in STATE_NAMES]
+        elif p.name in OWN_FOLDERS and p.is_dir() and not p.is_symlink():
+            foreign += [f"{p.name}/{q.name}" + ("/" if q.is_dir() else "") for q in sorted(p.iterdir())
+                        if not (q.is_file() and not q.is_symlink() and SHARD_NAME.fullmatch(q.name))]
+        else:
+            foreign.append(p.name + ("/" if p.is_dir() else ""))
     return FolderState("foreign" if foreign else "empty", foreign=foreign)
 
 
@@ -161,6 +168,16 @@ def clear_state(out: Path, keep_lock: bool = True) -> None:
             p.unlink()
     if not keep_lock and not any(state_dir.iterdir()):
         state_dir.rmdir()
+
+
+def remove_empty(out: Path, remove_root: bool = False) -> None:
+    """Remove r1data's folders that hold nothing (and ``out`` itself when asked and empty)."""
+    for name in OWN_FOLDERS:
+        p = out / name
+        if p.is_dir() and not p.is_symlink() and not any(p.iterdir()):
+            p.rmdir()
+    if remove_root and out.is_dir() and not any(out.iterdir()):
+        out.rmdir()
 
 
 def lock(out: Path) -> Any:

@@ -143,6 +143,9 @@ class _Build:
     # -- output folder -----------------------------------------------------------------------
     def _prepare(self, state: folder.FolderState) -> dict | None:
         """Return a checkpoint to resume from, ``{"complete": manifest}``, or None to start."""
+        if state.kind == "empty":
+            folder.clear_build(self.out, state)   # shards of a build killed before its first checkpoint
+            return None
         if self.overwrite:
             if state.kind in ("finished", "unfinished"):
                 left = folder.clear_build(self.out, state)
@@ -176,6 +179,7 @@ class _Build:
     # -- the build ---------------------------------------------------------------------------
     def run(self) -> BuildResult:
         self._refuse(folder.inspect_folder(self.out))
+        created = not self.out.exists()
         self.out.mkdir(parents=True, exist_ok=True)
         lock = folder.lock(self.out)
         # Objects alive before the build (modules, the spec) never die during it; without
@@ -196,8 +200,11 @@ class _Build:
         finally:
             gc.unfreeze()
             lock.close()
-            if (self.out / "manifest.json").exists() and not (self.state_dir / "checkpoint.json").exists():
+            if not (self.state_dir / "checkpoint.json").exists():
+                # finished, or failed before its first checkpoint: no lock or state left behind
                 folder.clear_state(self.out, keep_lock=False)
+                if not (self.out / "manifest.json").exists():
+                    folder.remove_empty(self.out, remove_root=created)
         accounting = result.manifest.get("accounting") or {}
         if accounting.get("ok") is False:
             raise AccountingError(f"the counts of {self.out} do not add up: " + "; ".join(accounting["problems"])
@@ -315,7 +322,7 @@ class _Build:
         tokens = spend.tokens_in + spend.tokens_out
         if tokens:
             post["tokens"] = f"{tokens:,.0f}"
-        if spend.cost_usd:
+        if spend.value_usd:
             total = projected_total_cost(self.stats, self.kept, self.project_size)
             post["cost"] = f"${spend.cost_usd:,.2f}" + (f" of ~${total:,.2f}" if total is not None else "")
         return post

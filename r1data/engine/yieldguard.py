@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 
 from r1data.steps.base import Stats
 
+ADVICE = ("the build is checkpointed: fix the cause and rerun the same command, "
+          "or raise --max-read-multiple to go on at this yield")
 ZERO_AFTER = 300          # source records: a build that kept nothing from these stops
 Z_99 = 2.326              # one-sided 99 % normal quantile
 
@@ -41,12 +43,18 @@ def rate_upper(kept: int, read: int) -> float:
 
 @dataclass(frozen=True)
 class Spend:
-    """What the API steps of a build cost so far (from the build's counters)."""
+    """What the API steps of a build asked so far (from the build's counters).
 
-    calls: float = 0.0
+    ``requests`` counts every answer the steps used, fresh or cached (retries left out);
+    ``cost_usd`` is what was paid in this build, ``value_usd`` what all those answers cost
+    when they were asked: the figure a projection scales (a cached answer is only free once).
+    """
+
+    requests: float = 0.0
     tokens_in: float = 0.0
     tokens_out: float = 0.0
     cost_usd: float = 0.0
+    value_usd: float = 0.0
 
     @classmethod
     def of(cls, stats: Stats) -> "Spend":
@@ -55,11 +63,15 @@ class Spend:
         def total(prefix: str) -> float:
             return sum(v for k, v in c.items() if k == prefix or k.startswith(prefix + ":"))
 
-        return cls(total("api_calls"), total("tokens_in"), total("tokens_out"), total("cost_usd"))
+        paid = total("cost_usd")
+        return cls(requests=total("api_calls") - total("api_retries") + total("cache_hits"),
+                   tokens_in=total("tokens_in") + total("cached_tokens_in"),
+                   tokens_out=total("tokens_out") + total("cached_tokens_out"),
+                   cost_usd=paid, value_usd=paid + total("cached_cost_usd"))
 
     def scaled(self, factor: float) -> "Spend":
-        return Spend(self.calls * factor, self.tokens_in * factor, self.tokens_out * factor,
-                     self.cost_usd * factor)
+        return Spend(self.requests * factor, self.tokens_in * factor, self.tokens_out * factor,
+                     self.cost_usd * factor, self.value_usd * factor)
 
 
 def top_reasons(stats: Stats, n: int = 3) -> list[tuple[str, int]]:
@@ -69,11 +81,12 @@ def top_reasons(stats: Stats, n: int = 3) -> list[tuple[str, int]]:
 
 
 def projected_total_cost(stats: Stats, kept: int, size: int | None) -> float | None:
-    """Dollars the whole size would cost at the cost per kept row so far (None: unknown)."""
+    """Dollars the whole size costs at the cost per kept row so far, answers taken from the
+    cache counted at what they cost when asked (None: unknown yet)."""
     if not size or kept <= 0:
         return None
-    spent = Spend.of(stats).cost_usd
-    return spent * size / kept if spent else None
+    value = Spend.of(stats).value_usd
+    return value * size / kept if value else None
 
 
 @dataclass
@@ -125,13 +138,12 @@ class YieldGuard:
                 factor = size / (rate_upper(0, read) * read)
                 line = f"even at best {size:,} rows would need {read * factor:,.0f} source records"
             line += f", over the limit of {self.max_read_multiple:g} x size = {limit:,.0f}"
-            if spend.calls:
+            if spend.requests:
                 full = spend.scaled(factor)
-                line += (f" (and {'about' if kept else 'at least'} {full.calls:,.0f} API calls, "
-                         f"${full.cost_usd:,.2f})")
+                line += (f" (and {'about' if kept else 'at least'} {full.requests:,.0f} API requests, "
+                         f"${full.value_usd:,.2f})")
             parts.append(line)
-        parts.append("the build is checkpointed: fix the cause and rerun the same command, "
-                     "or raise --max-read-multiple to go on at this yield")
+        parts.append(ADVICE)
         return "; ".join(parts)
 
     def note_rejects(self, rejects: list) -> None:
