@@ -41,7 +41,9 @@ from r1data.cli import _state, workspace_option
 @click.option("--ray-address", metavar="ADDR",
               help="Ray cluster to join (e.g. 10.0.0.1:6379 or 'auto' after `ray start`). [default: start a "
                    "local cluster on this machine]")
-@click.option("--overwrite", is_flag=True, help="Delete a previous build in the output folder and start over.")
+@click.option("--overwrite", is_flag=True,
+              help="Delete a previous build in the output folder (only the files r1data wrote) and start over; "
+                   "a folder that is not an r1data build is refused.")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 @workspace_option
 def build_cmd(corpus: str, output: str | None, size: int | None, seed: int | None, source: str | None,
@@ -63,6 +65,10 @@ def build_cmd(corpus: str, output: str | None, size: int | None, seed: int | Non
     failed calls are retried, and every answer is cached by the content of its request
     ($R1DATA_CACHE_DIR, default ~/.cache/r1data), so a rerun or a resumed build pays for
     nothing twice. Tokens and dollars show in the progress bar and the manifest.
+
+    A build stops early, resumable, when its yield says the size cannot be reached
+    (--max-read-multiple) or its API calls reach --max-cost; --estimate prints the bill first.
+    A build that keeps no row exits 1.
     """
     from r1data.engine.runner import build
     from r1data.errors import R1DataError, UsageError

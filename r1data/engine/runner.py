@@ -27,8 +27,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
-
 import r1data
 from r1data.assets import Assets
 from r1data.engine import folder
@@ -37,23 +35,16 @@ from r1data.engine.executors import LocalExecutor, ProcessExecutor, StageArgs, T
 from r1data.engine.faults import disk_full, source_fault
 from r1data.engine.folder import STATE_DIR
 from r1data.engine.manifest import make_manifest, write_json_atomic
-from r1data.engine.pipeline import StepRunner, record_json, utf8_safe
-from r1data.engine.shards import ShardSeries, fsync_dir
+from r1data.engine.pipeline import StepRunner
+from r1data.engine.shards import fsync_dir
+from r1data.engine.writer import REJECTS_SCHEMA, Writer
 from r1data.engine.yieldguard import Spend, YieldGuard, projected_total_cost
 from r1data.errors import AccountingError, BudgetExhausted, R1DataError, UsageError, YieldTooLow
-from r1data.spec import NAME_RE, ResolvedSpec, load_spec
+from r1data.spec import ResolvedSpec, load_spec
 from r1data.steps.base import Reject, StepContext, Stats
 
 __all__ = ["BuildResult", "build", "default_output", "write_json_atomic", "REJECTS_SCHEMA", "STATE_DIR"]
 
-REJECTS_SCHEMA = pa.schema([
-    ("id", pa.string()),
-    ("step", pa.string()),
-    ("reason", pa.string()),
-    ("detail", pa.string()),
-    ("source_index", pa.int64()),
-    ("record", pa.string()),
-])
 ACCOUNTING_VERSION = 1      # checkpoints that count every stage (older ones are not checked)
 
 
@@ -136,7 +127,6 @@ class _Build:
         self.guard = YieldGuard(size, float(options.get("max_read_multiple") or resolved.spec.max_read_multiple),
                                 report_size=self.project_size)
         self.state_dir = out / STATE_DIR
-        self.schema = resolved.schema.arrow_schema()
         self.target_bytes = int(resolved.spec.output.shard_size_mb * 1024 * 1024)
         self.warnings: list[str] = []
 
@@ -215,16 +205,16 @@ class _Build:
         try:
             self.stats = Stats.from_dict(ckpt["stats"])
             self.cursor = int(ckpt["cursor"])
-            self.kept = int(ckpt["kept"])
             self.prior_wall = float(ckpt.get("wall_time", 0.0))
-            self.series = {split: ShardSeries(self.out, f"data/{split}", self.schema, self.target_bytes, state)
-                           for split, state in (ckpt.get("series") or {}).items() if NAME_RE.fullmatch(split)}
-            self.rejects = ShardSeries(self.out, "rejects/rejects", REJECTS_SCHEMA, self.target_bytes,
-                                       ckpt.get("rejects"))
+            self.writer = Writer(self.out, self.r.schema, self.target_bytes, self.size, self.stats, ckpt)
         except (KeyError, TypeError, ValueError, AttributeError) as e:
             raise UsageError(f"{self.state_dir / 'checkpoint.json'} is damaged ({type(e).__name__}: {e}); "
                              "pass --overwrite to start this build over") from None
         self.counted = ckpt.get("accounting") == ACCOUNTING_VERSION
+
+    @property
+    def kept(self) -> int:
+        return self.writer.kept
 
     def _run(self, ckpt: dict | None) -> BuildResult:
         r = self.r
@@ -233,9 +223,8 @@ class _Build:
         if ckpt:
             self._restore(ckpt)
         else:
-            self.stats, self.cursor, self.kept, self.prior_wall, self.counted = Stats(), 0, 0, 0.0, True
-            self.series = {}
-            self.rejects = ShardSeries(self.out, "rejects/rejects", REJECTS_SCHEMA, self.target_bytes)
+            self.stats, self.cursor, self.prior_wall, self.counted = Stats(), 0, 0.0, True
+            self.writer = Writer(self.out, r.schema, self.target_bytes, self.size, self.stats)
         if ckpt and ckpt.get("finalizing"):
             return self._finish(resumed=True)
 
@@ -285,7 +274,8 @@ class _Build:
                 rows, rejects = main_runner.run(result.rows)
                 self.stats.merge(main_runner.take_stats())
                 before = self.kept
-                self._write(rows, result.rejects + rejects)
+                self.guard.note_rejects(result.rejects + rejects)
+                self.writer.write(rows, result.rejects + rejects)
                 self.cursor = result.end
                 if bar is not None:
                     bar.update(self.kept - before if self.size or total_items is None else result.end - result.start)
@@ -294,8 +284,7 @@ class _Build:
                     exhausted = False
                     break
                 self._check_limits(total_items)
-                if any(s.rolled for s in self.series.values()) or self.rejects.rolled or \
-                        time.monotonic() - self.last_ckpt >= self.checkpoint_seconds:
+                if self.writer.rolled or time.monotonic() - self.last_ckpt >= self.checkpoint_seconds:
                     self._checkpoint()
         except (BudgetExhausted, YieldTooLow) as e:
             # what is written so far stays, checkpointed: the same command continues later
@@ -364,57 +353,6 @@ class _Build:
             yield (pos, pos + len(items), items)
             pos += len(items)
 
-    def _write(self, rows: list[dict], rejects: list[tuple[str, Reject]]) -> None:
-        if rows:
-            rows = self._drop_bad_splits(rows, rejects)
-        if rows:
-            batch, bad = self.r.schema.to_batch(rows)
-            if bad:
-                bad_idx = {i for i, _ in bad}
-                for i, reason in bad:
-                    rejects.append(("write", Reject(rows[i], "schema", reason)))
-                    self.stats.reject("write", "schema")
-                rows = [row for i, row in enumerate(rows) if i not in bad_idx]
-            if self.size is not None and self.kept + len(rows) > self.size:
-                keep = self.size - self.kept
-                self.stats.count("rows_beyond_size", len(rows) - keep)
-                rows = rows[:keep]
-                batch = batch.slice(0, keep)
-            splits = [row.get("split") or "train" for row in rows]
-            names = set(splits)
-            for name in sorted(names, key=splits.index) if len(names) > 1 else names:
-                if name not in self.series:
-                    self.series[name] = ShardSeries(self.out, f"data/{name}", self.schema, self.target_bytes)
-                if len(names) == 1:
-                    part = batch
-                else:
-                    part = batch.take(pa.array([i for i, s in enumerate(splits) if s == name], pa.int64()))
-                self.series[name].write(part)
-            self.kept += len(rows)
-        if rejects:
-            self.guard.note_rejects(rejects)
-            for step, rj in rejects:
-                if step in ("source",):
-                    self.stats.reject(step, rj.reason)
-            self.rejects.write(pa.RecordBatch.from_pylist([
-                {"id": utf8_safe(str(rj.row.get("id"))) if rj.row.get("id") is not None else None,
-                 "step": utf8_safe(step), "reason": utf8_safe(str(rj.reason)), "detail": utf8_safe(str(rj.detail)),
-                 "source_index": _int_or_none(rj.row.get("_source_index")), "record": record_json(rj.row)}
-                for step, rj in rejects], schema=REJECTS_SCHEMA))
-
-    def _drop_bad_splits(self, rows: list[dict], rejects: list[tuple[str, Reject]]) -> list[dict]:
-        """A split name is part of a file name: anything but a plain name is a reject."""
-        good = []
-        for row in rows:
-            split = row.get("split")
-            if split is None or split == "" or (isinstance(split, str) and NAME_RE.fullmatch(split)):
-                good.append(row)
-            else:
-                rejects.append(("write", Reject(row, "invalid_split", f"split {split!r} is not a plain name "
-                                                "(letters, digits, '_' and '-')")))
-                self.stats.reject("write", "invalid_split")
-        return good
-
     # -- checkpoints ---------------------------------------------------------------------------
     def _step_dir(self, index: int) -> Path:
         d = self.state_dir / "state" / f"step-{index}"
@@ -426,10 +364,8 @@ class _Build:
             "spec_hash": self.spec_hash,
             "r1data_version": r1data.__version__,
             "cursor": self.cursor,
-            "kept": self.kept,
+            **self.writer.checkpoint(),      # kept, series, rejects
             "stats": self.stats.to_dict(),
-            "series": {name: s.checkpoint() for name, s in self.series.items()},
-            "rejects": self.rejects.checkpoint(),
             "step_state": {},
             "wall_time": self.prior_wall + time.monotonic() - self.t0,
             "finalizing": finalizing,
@@ -459,16 +395,9 @@ class _Build:
 
     # -- the end ----------------------------------------------------------------------------
     def _finish(self, resumed: bool) -> BuildResult:
-        for s in self.series.values():
-            s.close_all()
-        self.rejects.close_all(always_one=True)
+        self.writer.close()
         self._checkpoint(finalizing=True)
-        splits = {}
-        for name in sorted(self.series, key=_split_order):
-            shards = self.series[name].final_names()
-            if shards:
-                splits[name] = {"rows": sum(s.rows for s in shards), "shards": [s.to_dict() for s in shards]}
-        rejects = self.rejects.final_names()
+        splits, rejects = self.writer.final_names()
         if self.counted:
             accounting = account(self.stats, [b.label for b in self.r.steps], self.cursor, self.kept)
         else:
@@ -482,12 +411,3 @@ class _Build:
         (self.state_dir / "checkpoint.json").unlink(missing_ok=True)
         fsync_dir(self.out)
         return BuildResult(self.out, manifest, resumed=resumed, warnings=self.warnings)
-
-
-def _int_or_none(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def _split_order(name: str) -> tuple[int, str]:
-    order = {"train": 0, "validation": 1, "test": 2}
-    return order.get(name, 3), name
