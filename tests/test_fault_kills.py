@@ -3,8 +3,8 @@ the uninterrupted build, byte for byte; and nothing of a killed build keeps runn
 
 Random moments come from a seeded generator (the seed is in the test id), so a failure can be
 replayed. Every corpus builds into a workspace copy with small shards, so that kills land
-between many checkpoints, and one case keeps a single large open shard, so that kills land
-while a resume reads it back (the window in which an older engine destroyed the build).
+between many checkpoints; one more test kills resumes at the moment they take up a large open
+shard (the window in which an older engine destroyed the build).
 """
 
 from __future__ import annotations
@@ -61,7 +61,6 @@ CASES = [
     # corpus, extra args, workers, kills, (min, max) seconds before a kill, seed
     ("toy", ("--size", "1500"), 1, 4, (0.3, 2.0), 11),
     ("toy", ("--size", "1500"), 2, 3, (0.6, 2.5), 12),
-    ("toy-big-shard", ("--size", "6000"), 1, 5, (0.15, 2.5), 13),
     ("scene30k", ("--size", "300"), 1, 3, (0.5, 4.0), 14),
     ("scene30k", ("--size", "300"), 2, 2, (0.8, 5.0), 15),
     ("vqa_verify", ("--size", "100"), 1, 2, (1.0, 5.0), 16),
@@ -78,11 +77,6 @@ def test_random_kills_of_builds_and_resumes_end_equal_to_the_uninterrupted_build
                                              {"step": "toy_keep_every", "every": 3},
                                              {"step": "dedup", "key": ["text"]},
                                              {"step": "split", "by": "id", "ratios": {"train": 0.8, "test": 0.2}}])
-        name = "toy"
-    elif corpus == "toy-big-shard":   # one open shard of several MB: kills land while a resume replays it
-        ws = make_ws(tmp_path / "ws", output={"shard_size_mb": 64, "batch_size": 100},
-                     sources={"syn": {"reader": "synthetic", "text_words": 300}},
-                     steps=[{"step": "toy_slow", "seconds": 0.005}, {"step": "split", "by": "id"}])
         name = "toy"
     else:
         ws = shipped_ws(tmp_path / "ws", corpus, 0.25)
@@ -117,7 +111,7 @@ def test_a_resume_killed_while_it_reads_back_a_large_open_shard_can_still_be_res
     ws = make_ws(tmp_path / "ws", output={"shard_size_mb": 256, "batch_size": 200},
                  sources={"syn": {"reader": "synthetic", "text_words": 400}},
                  steps=[{"step": "toy_slow", "seconds": 0.1}, {"step": "split", "by": "id"}])
-    base = ["build", "toy", "--workspace", ws, "--no-progress", "--size", "12000"]
+    base = ["build", "toy", "--workspace", ws, "--no-progress", "--size", "8000"]
     full = tmp_path / "full"
     assert run(*base, "-o", full).returncode == 0
     out = tmp_path / "out"
@@ -127,7 +121,7 @@ def test_a_resume_killed_while_it_reads_back_a_large_open_shard_can_still_be_res
     ckpt = out / ".r1data" / "checkpoint.json"
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and proc.poll() is None:
-        if ckpt.exists() and '"bytes": ' in ckpt.read_text() and _open_bytes(ckpt) > 4_000_000:
+        if ckpt.exists() and '"bytes": ' in ckpt.read_text() and _open_bytes(ckpt) > 2_000_000:
             break
         time.sleep(0.05)
     assert proc.poll() is None, "the build ended before the kill"

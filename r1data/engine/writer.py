@@ -92,6 +92,9 @@ class Writer:
 
     def _drop_bad_splits(self, rows: list[dict], rejects: list[tuple[str, Reject]]) -> list[dict]:
         """A split name is part of a file name: anything but a plain name is a reject."""
+        names = {row.get("split") for row in rows}
+        if all(n is None or n == "" or (isinstance(n, str) and n in self.series) for n in names):
+            return rows          # the usual case: splits already written, checked when first seen
         good = []
         for row in rows:
             split = row.get("split")
