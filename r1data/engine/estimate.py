@@ -84,17 +84,21 @@ class Estimate:
             line = (f"  {s.step} ({s.profile}, {s.model}): {s.requests:,.0f} requests, {_tokens(s.tokens_in)} tokens in, "
                     f"{_tokens(s.tokens_out)} out, ${s.cost_usd:,.2f} at ${s.price_in:g} / ${s.price_out:g} per "
                     "million tokens in / out")
-            line += f"; {s.hours:,.1f} h at {s.limits}" if s.hours is not None else "; no rate limit in the profile"
+            line += f"; {_duration(s.hours)} at {s.limits}" if s.hours is not None else "; no rate limit in the profile"
             lines.append(line)
         if not self.steps:
             lines.append("  no API calls: the steps' annotators are offline (pass --annotator PROFILE)")
         else:
             hours = self.hours()
             lines.append(f"  total: {self.requests:,.0f} API requests, ${self.cost_usd:,.2f}"
-                         + (f", {hours:,.1f} h at the rate limits" if hours is not None else ""))
+                         + (f", {_duration(hours)} at the rate limits" if hours is not None else ""))
             lines.append(f"  the {self.rows_built:,} rows' answers are cached: the real build does not pay for them "
                          f"again (cap it with a margin, e.g. --max-cost {_round_up(self.cost_usd * 1.2)})")
         return "\n".join(lines)
+
+
+def _duration(hours: float) -> str:
+    return f"{hours:,.1f} h" if hours >= 1 else f"{hours * 60:.1f} min"
 
 
 def _tokens(n: float) -> str:
