@@ -89,6 +89,9 @@ def test_a_damaged_manifest_or_checkpoint_is_one_line(ws: Path, tmp_path: Path, 
     (out / "manifest.json").write_bytes(b'{"corpus": "toy", "spec_ha')          # cut short
     r = build(cli, ws, out)
     assert r.exit_code == 2 and "manifest.json is not an r1data manifest (not JSON" in one_line(r.stderr)
+    for command in (("inspect", out), ("query", out, "SELECT 1")):
+        r = cli(*command)
+        assert r.exit_code == 2 and "is not an r1data manifest" in one_line(r.stderr)
     shutil.rmtree(out)
     (out / ".r1data").mkdir(parents=True)
     (out / ".r1data" / "checkpoint.json").write_bytes(b"\x00\x01garbage")
