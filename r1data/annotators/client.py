@@ -48,6 +48,9 @@ class Usage:
     tokens_out: int = 0
     cost_usd: float = 0.0
     failed: int = 0         # records that could not be annotated
+    cached_tokens_in: int = 0     # what the cache hits cost when they were asked (for estimates)
+    cached_tokens_out: int = 0
+    cached_cost_usd: float = 0.0
 
     def take(self) -> "Usage":
         """The usage so far; the counters start again from zero."""
@@ -100,6 +103,9 @@ class AnnotatorClient:
             hit = self.cache.get(key)
             if hit is not None:
                 self.usage.cache_hits += 1
+                self.usage.cached_tokens_in += hit.tokens_in
+                self.usage.cached_tokens_out += hit.tokens_out
+                self.usage.cached_cost_usd += self.profile.cost(hit.tokens_in, hit.tokens_out)
                 return hit
         response = await self._call(request)
         if self.cache is not None:

@@ -28,13 +28,21 @@ import typing
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
 import numpy as np
-from pydantic import ConfigDict, ValidationError, create_model
+from pydantic import ConfigDict, Field, ValidationError, create_model
 
 from r1data.registry import sources as source_registry
 from r1data.registry import steps as step_registry
+
+
+# Parameter types with ranges, for step and source signatures (checked before anything runs)
+PositiveInt = Annotated[int, Field(gt=0)]
+NonNegativeInt = Annotated[int, Field(ge=0)]
+PositiveFloat = Annotated[float, Field(gt=0)]
+NonNegativeFloat = Annotated[float, Field(ge=0)]
+Fraction = Annotated[float, Field(ge=0, le=1)]
 
 
 @dataclass
@@ -55,11 +63,30 @@ class Stats:
         self.verifiers: dict[str, list[int]] = {}
         self.counters: dict[str, float] = {}
 
-    def step(self, name: str, n_in: int, n_out: int, n_rejected: int) -> None:
+    def step(self, name: str, n_in: int, n_out: int, n_rejected: int, *, expands: bool = False,
+             merges: bool = False) -> None:
+        """Count one batch through a step. Every record in must come out as a row or a reject:
+        a step declared ``expands`` may make more rows than it got (counted as ``expanded``), one
+        declared ``merges`` fewer (``merged``); any other difference is ``extra`` or ``missing``,
+        which fails the build (see :mod:`r1data.engine.accounting`)."""
         s = self.steps.setdefault(name, {"in": 0, "out": 0, "rejected": 0})
         s["in"] += n_in
         s["out"] += n_out
         s["rejected"] += n_rejected
+        delta = n_out + n_rejected - n_in
+        if delta > 0 and expands:
+            s["expanded"] = s.get("expanded", 0) + delta
+        elif delta < 0 and merges:
+            s["merged"] = s.get("merged", 0) - delta
+        elif delta > 0:
+            s["extra"] = s.get("extra", 0) + delta
+        elif delta < 0:
+            s["missing"] = s.get("missing", 0) - delta
+
+    def _merge_step(self, name: str, other: dict[str, int]) -> None:
+        s = self.steps.setdefault(name, {"in": 0, "out": 0, "rejected": 0})
+        for key, n in other.items():
+            s[key] = s.get(key, 0) + n
 
     def reject(self, step: str, reason: str, n: int = 1) -> None:
         r = self.reasons.setdefault(step, {})
@@ -75,7 +102,7 @@ class Stats:
 
     def merge(self, other: "Stats") -> None:
         for name, s in other.steps.items():
-            self.step(name, s["in"], s["out"], s["rejected"])
+            self._merge_step(name, s)
         for step, reasons in other.reasons.items():
             for reason, n in reasons.items():
                 self.reject(step, reason, n)
@@ -139,6 +166,8 @@ class StepDef:
     params_model: Any               # pydantic model of the parameters
     stateful: bool = False
     doc: str = ""
+    expands: bool = False           # may make several rows from one record
+    merges: bool = False            # may fold several records into one row
     # fields the step adds to every row it keeps: {name: type or {type, description}}; a spec
     # using the step gets them appended to its schema (see r1data.spec.load_spec)
     adds_fields: dict = field(default_factory=dict)
@@ -160,7 +189,7 @@ def params_model(target: Any, name: str, skip: int) -> Any:
     func = target.__init__ if inspect.isclass(target) else target
     sig = inspect.signature(func)
     try:
-        hints = typing.get_type_hints(func)
+        hints = typing.get_type_hints(func, include_extras=True)   # keep Annotated[..., Field(ge=1)]
     except Exception:
         hints = {}
     fields: dict[str, Any] = {}
@@ -177,8 +206,15 @@ def params_model(target: Any, name: str, skip: int) -> Any:
                         **fields)
 
 
-def step(name: str | None = None, *, stateful: bool = False, adds_fields: dict | None = None) -> Callable[[Any], Any]:
+def step(name: str | None = None, *, stateful: bool = False, expands: bool = False,
+         merges: bool = False, adds_fields: dict | None = None) -> Callable[[Any], Any]:
     """Register a step. The name defaults to the function's name (snake_case by convention).
+
+    The engine checks that every record a step receives comes out as a row or a
+    :class:`Reject`. A step that makes several rows from one record (questions from a scene,
+    positions from a game, rollouts from a prompt) declares ``expands=True``; one that folds
+    several records into one row declares ``merges=True``. Give parameters their ranges in the
+    signature (``per_scene: PositiveInt = 8``): ``r1data validate`` then reports a bad value.
 
     ``adds_fields`` declares the fields the step writes into every row it keeps (``{name: type}``
     or ``{name: {type, description}}``, in the schema language); a spec using the step has them
@@ -188,7 +224,8 @@ def step(name: str | None = None, *, stateful: bool = False, adds_fields: dict |
         sname = name or target.__name__
         model = params_model(target, sname, skip=1 if inspect.isclass(target) else 2)
         step_registry.register(sname, StepDef(sname, target, model, stateful,
-                                              inspect.getdoc(target) or "", dict(adds_fields or {})))
+                                              inspect.getdoc(target) or "", expands, merges,
+                                              dict(adds_fields or {})))
         return target
 
     return deco

@@ -6,7 +6,7 @@ import hashlib
 from collections.abc import Iterator
 
 from r1data.errors import UsageError
-from r1data.steps.base import StepContext, step
+from r1data.steps.base import NonNegativeFloat, StepContext, step
 
 
 @step("split")
@@ -18,7 +18,7 @@ class Split:
     """
 
     def __init__(self, ctx: StepContext, *, by: str = "id",
-                 ratios: dict[str, float] | None = None):
+                 ratios: dict[str, NonNegativeFloat] | None = None):
         ratios = ratios or {"train": 1.0}
         if any(r < 0 for r in ratios.values()) or abs(sum(ratios.values()) - 1.0) > 1e-6:
             raise UsageError(f"ratios must be >= 0 and sum to 1, got {ratios}")

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Iterator
 from r1data.corpora.embodied_points.tasks import ABILITIES, ofg_tasks, reg_tasks, rrg_tasks, vtg_tasks
 from r1data.errors import UsageError
 from r1data.steps.synthetic import NumberedSource
-from r1data.steps.base import Reject, Source, StepContext, source, step
+from r1data.steps.base import NonNegativeInt, Reject, Source, StepContext, source, step
 
 
 @source("tabletop_scenes")
@@ -67,8 +67,8 @@ def render_tabletop(rows: Iterable[dict], ctx: StepContext, *, width: int = 640,
         yield {**row, "_scene": scene, "image": buf.getvalue()}
 
 
-@step("point_tasks")
-def point_tasks(rows: Iterable[dict], ctx: StepContext, *, per_scene: dict[str, int] | None = None,
+@step("point_tasks", expands=True)
+def point_tasks(rows: Iterable[dict], ctx: StepContext, *, per_scene: dict[str, NonNegativeInt] | None = None,
                 rrg_types: dict[str, float] | None = None) -> Iterator[dict | Reject]:
     """Expand each rendered scene into up to ``per_scene[ability]`` rows per ability (distinct
     targets); RRG rows take a ``data_type`` from ``rrg_types`` (fsd_free_point, point_ref weights)."""

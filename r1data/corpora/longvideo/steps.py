@@ -25,7 +25,7 @@ from r1data.corpora.longvideo.video import (VideoError, clip_frame_indices, clip
                                             open_video, probe_video, read_frames, uniform_indices, write_clips)
 from r1data.errors import UsageError
 from r1data.registry import steps as step_registry
-from r1data.steps.base import Reject, StepContext, step, validate_params
+from r1data.steps.base import PositiveInt, Reject, StepContext, step, validate_params
 
 
 def build_folder(ctx: StepContext) -> Path:
@@ -86,8 +86,8 @@ def probe_video_step(rows: list[dict], ctx: StepContext, *, min_seconds: float =
 
 
 @step("cut_clips")
-def cut_clips(rows: list[dict], ctx: StepContext, *, clip_seconds: float = 10.0, frames_per_clip: int = 4,
-              frame_height: int = 0, write_clip_files: bool = False, max_clips: int = 2000,
+def cut_clips(rows: list[dict], ctx: StepContext, *, clip_seconds: float = 10.0, frames_per_clip: PositiveInt = 4,
+              frame_height: int = 0, write_clip_files: bool = False, max_clips: PositiveInt = 2000,
               folder: str = "clips") -> Iterator[dict | Reject]:
     """Split each video into ``clip_seconds`` clips and decode ``frames_per_clip`` frames
     spread evenly in each (scaled down to ``frame_height`` rows when > 0, for the captioner:
@@ -231,7 +231,7 @@ def cache_frames(rows: list[dict], ctx: StepContext, *, frames: int = 0, height:
         yield row
 
 
-@step("plan_questions")
+@step("plan_questions", expands=True)
 def plan_questions(rows: list[dict], ctx: StepContext, *,
                    categories: list[str] = list(CATEGORIES)) -> Iterator[dict | Reject]:
     """One question row per video and category (``problem_type``), with LongVideo-Reason's

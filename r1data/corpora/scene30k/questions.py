@@ -18,7 +18,7 @@ from r1data.corpora.scene30k.procedural import CATALOG
 from r1data.corpora.scene30k.scene import Question, Scene, SceneObject
 from r1data.errors import UsageError
 from r1data.parsing import format_box3d
-from r1data.steps.base import StepContext, step
+from r1data.steps.base import NonNegativeFloat, PositiveInt, StepContext, step
 
 NUMBER_WORDS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"]
 ALL_CATEGORIES = sorted({k.category for kinds in CATALOG.values() for k in kinds})
@@ -263,9 +263,9 @@ def question_rows(row: dict, questions: list[Question]) -> Iterator[dict]:
                "question_obj": q}
 
 
-@step("generate_questions")
-def generate_questions(rows: list[dict], ctx: StepContext, *, per_scene: int = 8,
-                       families: dict[str, float] | None = None) -> Iterator[dict]:
+@step("generate_questions", expands=True)
+def generate_questions(rows: list[dict], ctx: StepContext, *, per_scene: PositiveInt = 8,
+                       families: dict[str, NonNegativeFloat] | None = None) -> Iterator[dict]:
     """Expand each scene into question rows: the source's own questions when it has them,
     else ``per_scene`` questions drawn from ``families`` (name -> weight)."""
     families = families or {name: 1.0 for name in FAMILIES}

@@ -18,7 +18,7 @@ from PIL import Image, ImageDraw
 
 from r1data.corpora.scene30k.procedural import COLORS
 from r1data.corpora.scene30k.scene import Scene, SceneObject
-from r1data.steps.base import StepContext, step
+from r1data.steps.base import NonNegativeInt, PositiveInt, StepContext, step
 
 FLOOR = (205, 200, 190)
 WALL = (225, 222, 215)
@@ -151,7 +151,7 @@ def png_bytes(img: Image.Image) -> bytes:
 
 
 @step("render_views")
-def render_views(rows: list[dict], ctx: StepContext, *, size: int = 224, perspectives: int = 2) -> Iterator[dict]:
+def render_views(rows: list[dict], ctx: StepContext, *, size: PositiveInt = 224, perspectives: NonNegativeInt = 2) -> Iterator[dict]:
     """Add ``images``: the top-down view, then ``perspectives`` perspective views (PNG)."""
     for row in rows:
         scene: Scene = row["scene"]
@@ -187,7 +187,7 @@ def surface_points(scene: Scene, n: int, rng: np.random.Generator) -> np.ndarray
 
 
 @step("sample_point_cloud")
-def sample_point_cloud(rows: list[dict], ctx: StepContext, *, points: int = 1024) -> Iterator[dict]:
+def sample_point_cloud(rows: list[dict], ctx: StepContext, *, points: PositiveInt = 1024) -> Iterator[dict]:
     """Add ``point_cloud``: ``points`` points of the scan when there is one, else of the boxes."""
     for row in rows:
         scene: Scene = row["scene"]

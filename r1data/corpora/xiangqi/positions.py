@@ -27,7 +27,7 @@ def is_training_move(result: str, side: str) -> bool:
     return result == "draw" or result == f"{side}_win"
 
 
-@step("xiangqi_positions")
+@step("xiangqi_positions", expands=True)
 class Positions:
     """Expand each game into its positions; reject a game from its first illegal move on.
 
