@@ -35,6 +35,7 @@ from r1data.engine.executors import LocalExecutor, ProcessExecutor, StageArgs, T
 from r1data.engine.pipeline import StepRunner, record_json
 from r1data.engine.shards import ShardSeries, fsync_dir
 from r1data.errors import BudgetExhausted, R1DataError, UsageError
+from r1data.sourcefiles import manifest_entry
 from r1data.spec import ResolvedSpec, load_spec
 from r1data.steps.base import Reject, StepContext, Stats
 
@@ -66,19 +67,21 @@ def build(spec: str | Path | ResolvedSpec, output: str | Path | None = None, *, 
           seed: int | None = None, source: str | None = None, source_dir: str | Path | None = None,
           workers: int = 1, overwrite: bool = False, progress: bool = True,
           workspace: str | Path | None = None, options: dict | None = None,
-          checkpoint_seconds: float = 5.0, debug: bool = False) -> BuildResult:
+          checkpoint_seconds: float = 5.0, debug: bool = False,
+          source_params: dict | None = None) -> BuildResult:
     """Build a corpus from its spec into ``output`` and return the manifest.
 
     ``spec`` is a corpus name (``"scene30k"``), a spec path, or a :class:`ResolvedSpec`.
     ``size`` is the number of rows to keep (default: the spec's ``size``; ``None`` in the
     spec means every source item). Rerunning the same call resumes an interrupted build and
-    returns at once for a finished one; ``overwrite`` starts over.
+    returns at once for a finished one; ``overwrite`` starts over. ``source_params`` override
+    the chosen source's parameters (``--source-param split=val2014``).
     """
     if isinstance(spec, ResolvedSpec):
         resolved = spec
     else:
         assets = Assets.from_workspace(workspace)
-        resolved = load_spec(spec, assets, source=source, source_dir=source_dir)
+        resolved = load_spec(spec, assets, source=source, source_dir=source_dir, source_params=source_params)
     size = resolved.spec.size if size is None else size
     if size is not None and size <= 0:
         raise UsageError(f"--size must be positive, got {size}")
@@ -90,13 +93,15 @@ def build(spec: str | Path | ResolvedSpec, output: str | Path | None = None, *, 
     return _Build(resolved, out, size=size, seed=seed, source=source,
                   source_dir=str(source_dir) if source_dir else None, workers=workers,
                   overwrite=overwrite, progress=progress, options=options,
-                  checkpoint_seconds=checkpoint_seconds, debug=debug).run()
+                  checkpoint_seconds=checkpoint_seconds, debug=debug,
+                  source_params=source_params).run()
 
 
 class _Build:
     def __init__(self, resolved: ResolvedSpec, out: Path, *, size: int | None, seed: int,
                  source: str | None, source_dir: str | None, workers: int, overwrite: bool,
-                 progress: bool, options: dict, checkpoint_seconds: float, debug: bool):
+                 progress: bool, options: dict, checkpoint_seconds: float, debug: bool,
+                 source_params: dict | None = None):
         self.r = resolved
         self.out = out
         self.size = size
@@ -109,6 +114,7 @@ class _Build:
         self.options = options
         self.checkpoint_seconds = checkpoint_seconds
         self.debug = debug
+        self.source_params = source_params
         self.spec_hash = resolved.hash(size, seed)
         if options.get("annotator"):
             # another annotator writes other rows: a build with it is another build
@@ -208,7 +214,8 @@ class _Build:
         n_prefix = next((i for i, b in enumerate(r.steps) if b.stateful), len(r.steps))
         args = StageArgs(spec_file=str(r.file), assets=r.assets, source=self.source,
                          source_dir=self.source_dir, seed=self.seed, output=str(self.out),
-                         options=self.options, n_steps=n_prefix, debug=self.debug)
+                         options=self.options, n_steps=n_prefix, debug=self.debug,
+                         source_params=self.source_params)
         main_runner = StepRunner(r, r.steps[n_prefix:], seed=self.seed, output=self.out,
                                  options=self.options, debug=self.debug)
         self.main_runner = main_runner
@@ -218,6 +225,7 @@ class _Build:
         source_ctx = StepContext(seed=self.seed, corpus=r.name, step="source", assets=r.assets,
                                  output=self.out, options=self.options)
         src = r.source_def.make(source_ctx, r.source_params)
+        self.source_root = getattr(src, "root", None)
         if not resumed:   # what the source counted while opening (a resumed build has it already)
             self.stats.merge(source_ctx.stats)
         source_ctx.stats.__init__()
@@ -450,6 +458,8 @@ class _Build:
             "size": self.size,
             "source": {"name": r.source_name, "reader": r.source_def.name,
                        "items_read": self.cursor},
+            "source_files": manifest_entry(self.stats.files, getattr(self, "source_root", None)
+                                           or r.source_params.get("dir")),
             "rows": sum(s["rows"] for s in splits.values()),
             "splits": splits,
             "rejects": {
