@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import stat
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -184,6 +185,59 @@ def int_field(rec: dict, key: str, where: str) -> int:
     if number is None:
         raise BadRecord("bad_field", f"{where}: {key!r} should be an integer, got {value!r:.40}")
     return number
+
+
+# -- which released file: splits named as the release names them -----------------------------
+
+def find_release_files(root: Path, pattern: re.Pattern, depth: int = 2) -> dict[str, list[Path]]:
+    """Regular files in ``root`` and its sub-folders (down to ``depth`` levels, hidden ones
+    skipped) whose name matches ``pattern``, grouped by its ``name`` group, paths sorted."""
+    found: dict[str, list[Path]] = {}
+    level = [root]
+    for _ in range(depth + 1):
+        nxt = []
+        for folder in level:
+            try:
+                entries = sorted(os.scandir(folder), key=lambda e: e.name)
+            except OSError:
+                continue
+            for e in entries:
+                if e.name.startswith("."):
+                    continue
+                m = pattern.match(e.name)
+                if m and is_regular_file(Path(e.path)):
+                    found.setdefault(m.group("name"), []).append(Path(e.path))
+                elif not m and e.is_dir(follow_symlinks=True):
+                    nxt.append(Path(e.path))
+        level = nxt
+    return {k: sorted(v) for k, v in sorted(found.items())}
+
+
+def choose_release(found: dict[str, list[Path]], wanted: str | None, *, what: str, key: str, root: Path,
+                   several_files: bool = False) -> tuple[str, list[Path]]:
+    """The files of the split (or variant) ``wanted``, named as the release names it.
+
+    ``wanted`` None is allowed when the folder holds one candidate only; otherwise, and when
+    ``wanted`` is not among them, a one-line :class:`UsageError` lists the candidates. Two
+    files for one candidate (the same file in two folders, two versions) are an error too,
+    unless ``several_files`` (a split released in chunks).
+    """
+    names = ", ".join(found) or "none"
+    if wanted is None:
+        if not found:
+            raise UsageError(f"{root}: no {what} in it or its sub-folders")
+        if len(found) > 1:
+            raise UsageError(f"{root}: {len(found)} {what} ({names}); say which with {key} "
+                             f"(--source-param {key}={next(iter(found))} or in the spec)")
+        wanted = next(iter(found))
+    elif wanted not in found:
+        raise UsageError(f"{root}: no {what} for {key} {wanted!r} (found: {names})")
+    paths = found[wanted]
+    if len(paths) > 1 and not several_files:
+        listed = ", ".join(str(p.relative_to(root)) if p.is_relative_to(root) else str(p) for p in paths)
+        raise UsageError(f"{root}: {len(paths)} {what} for {key} {wanted!r} ({listed}); keep one, or name "
+                         "the file in the spec")
+    return wanted, paths
 
 
 # -- files -----------------------------------------------------------------------------------

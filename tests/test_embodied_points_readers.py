@@ -101,7 +101,7 @@ def test_refcoco_reader_keeps_good_refs_and_rejects_bad_ones(cli, refcoco_dir: P
 def test_refcoco_reads_refs_json_too(cli, refcoco_dir: Path, tmp_path: Path) -> None:
     refs = pickle.loads((refcoco_dir / "refs(unc).p").read_bytes())
     (refcoco_dir / "refs(unc).p").unlink()
-    (refcoco_dir / "refs.json").write_text(json.dumps(refs))
+    (refcoco_dir / "refs(unc).json").write_text(json.dumps(refs))
     res = cli("build", "embodied_points", "--source", "refcoco", "--source-dir", refcoco_dir, "--size", "1",
               "-o", tmp_path / "o", "--no-progress")
     assert res.exit_code == 0, res.stderr
@@ -147,7 +147,8 @@ def test_part_masks_reader(cli, tmp_path: Path) -> None:
     assert all(40 <= x < 50 and 12 <= y < 28 for x, y in by_id["ok-mask"]["points"])
     assert by_id["ok-poly"]["data_type"] == "grounding_rec" and by_id["ok-poly"]["target_part"] == "lid"
     reasons = sorted(r["reason"] for r in rejects)
-    assert reasons == sorted(["mask_size_mismatch", "points_outside_image", "missing_image", "bad_annotation"])
+    assert reasons == sorted(["mask_size_mismatch", "points_outside_image", "missing_image", "bad_json"])
+    assert next(r["detail"] for r in rejects if r["reason"] == "bad_json").startswith("annotations.jsonl:6: not JSON")
 
 
 def test_trajectories_reader(cli, tmp_path: Path) -> None:
