@@ -214,21 +214,23 @@ def find_release_files(root: Path, pattern: re.Pattern, depth: int = 2) -> dict[
 
 
 def choose_release(found: dict[str, list[Path]], wanted: str | None, *, what: str, key: str, root: Path,
-                   several_files: bool = False) -> tuple[str, list[Path]]:
+                   several_files: bool = False, example: str | None = None) -> tuple[str, list[Path]]:
     """The files of the split (or variant) ``wanted``, named as the release names it.
 
     ``wanted`` None is allowed when the folder holds one candidate only; otherwise, and when
     ``wanted`` is not among them, a one-line :class:`UsageError` lists the candidates. Two
     files for one candidate (the same file in two folders, two versions) are an error too,
-    unless ``several_files`` (a split released in chunks).
+    unless ``several_files`` (a split released in chunks). ``example`` is the candidate the
+    message suggests (the training split, say) when it is there.
     """
     names = ", ".join(found) or "none"
     if wanted is None:
         if not found:
             raise UsageError(f"{root}: no {what} in it or its sub-folders")
         if len(found) > 1:
+            example = example if example in found else next(iter(found))
             raise UsageError(f"{root}: {len(found)} {what} ({names}); say which with {key} "
-                             f"(--source-param {key}={next(iter(found))} or in the spec)")
+                             f"(--source-param {key}={example} or in the spec)")
         wanted = next(iter(found))
     elif wanted not in found:
         raise UsageError(f"{root}: no {what} for {key} {wanted!r} (found: {names})")

@@ -153,6 +153,7 @@ def load_spec(name_or_path: str | Path, assets: Assets | None = None, *,
     given to that source as its ``dir`` parameter; ``source_params`` override the source's
     parameters (``--source-param split=val``).
     """
+    overrides = dict(source_params or {})   # the name is reused below for the resolved values
     assets = assets or Assets.from_workspace()
     path = assets.resolve("pipelines", name_or_path)
     data, lines = load_yaml(path)
@@ -200,7 +201,7 @@ def load_spec(name_or_path: str | Path, assets: Assets | None = None, *,
         except UnknownNameError as e:
             problems((*loc, "reader"), e.message)
         else:
-            params = {**sspec.params, **(source_params or {})}
+            params = {**sspec.params, **overrides}
             if source_dir is not None:
                 if "dir" not in source_def.params_model.model_fields:
                     raise UsageError(f"--source-dir: source {source_name!r} ({sspec.reader}) "

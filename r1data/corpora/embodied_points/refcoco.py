@@ -93,6 +93,17 @@ def load_refs(path: Path) -> list:
     return refs
 
 
+def _by_id(entries: Any) -> dict[int, dict]:
+    out: dict[int, dict] = {}
+    for e in entries if isinstance(entries, list) else []:
+        if isinstance(e, dict):
+            try:
+                out.setdefault(int_field(e, "id", "entry"), e)
+            except BadRecord:
+                pass
+    return out
+
+
 @source("refcoco")
 class RefCOCOSource(_FolderSource):
     """RefCOCO / RefCOCO+ / RefCOCOg referring expressions over COCO instances (REG rows).
@@ -130,10 +141,11 @@ class RefCOCOSource(_FolderSource):
         ctx.record_file(inst_path)
         if not isinstance(coco, dict):
             raise UsageError(f"{inst_path}: expected a COCO instances object, got {json_type(coco)}")
-        self.images = {im["id"]: im for im in coco.get("images", []) if isinstance(im, dict) and "id" in im}
-        self.anns = {a["id"]: a for a in coco.get("annotations", []) if isinstance(a, dict) and "id" in a}
-        self.cats = {c["id"]: c.get("name", "") for c in coco.get("categories", [])
-                     if isinstance(c, dict) and "id" in c}
+        # entries without a usable id cannot be referred to: a ref naming them is rejected
+        self.images = _by_id(coco.get("images"))
+        self.anns = _by_id(coco.get("annotations"))
+        self.cats = {k: c.get("name") if isinstance(c.get("name"), str) else ""
+                     for k, c in _by_id(coco.get("categories")).items()}
         self.points = points
         self.bad: list[Reject] = []
         kept, splits = self._refs(all_refs, refs_path.name, split)
@@ -216,7 +228,7 @@ class RefCOCOSource(_FolderSource):
         if isinstance(seg, dict):
             if isinstance(seg.get("counts"), str):
                 raise BadInput("unsupported_mask", "compressed RLE: decode with pycocotools and store counts as a list")
-            if list(seg.get("size", [])) != [h, w]:
+            if not isinstance(seg.get("size"), list) or list(seg["size"]) != [h, w]:
                 raise BadInput("mask_size_mismatch", f"RLE size {seg.get('size')} != image {h}x{w} (h, w)")
             try:
                 mask = rle_decode(seg)
@@ -230,5 +242,6 @@ class RefCOCOSource(_FolderSource):
             polygon = max(polys, key=_area).tolist()
         rng = self.ctx.rng("refcoco", ref["ref_id"], k)
         n = int(rng.integers(1, self.points + 1))
-        return _region_row(image, mask, polygon, rng, "point_rec", "REG", n,
-                           target_category=self.cats.get(ann.get("category_id"), ""), target_part="")
+        cat = ann.get("category_id")
+        category = self.cats.get(cat, "") if isinstance(cat, int) else ""
+        return _region_row(image, mask, polygon, rng, "point_rec", "REG", n, target_category=category, target_part="")

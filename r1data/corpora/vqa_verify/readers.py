@@ -216,9 +216,13 @@ class GQA(_LoadedSource):
             return Reject(row, "no_grounding", f"question {qid} points to no object of image {image_id}")
         path = find_image(self.image_dir, image_id) if self.image_dir.is_dir() else None
         types = rec.get("types") if isinstance(rec.get("types"), dict) else {}
+        try:
+            qtype = text_field(types, "structural", where, required=False) or "vqa"
+        except BadRecord:
+            qtype = "vqa"
         return {**row, "source": "gqa", "image_path": str(path or self.image_dir / f"{image_id}.jpg"),
                 "answer": answer, "possible_answers": [answer],
-                "question_type": str(types.get("structural") or "vqa"), "objects": objs,
+                "question_type": qtype, "objects": objs,
                 "object_ids": ids, "grounding": [objs[i]["box"] for i in ids], "scene_kind": "photo",
                 "expected_size": size}
 

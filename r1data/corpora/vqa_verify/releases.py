@@ -43,8 +43,12 @@ def gqa_questions_pattern(version: str) -> re.Pattern:
 
 def vqav2_files(root: Path, split: str | None) -> tuple[str, Path, Path, Path]:
     """(split, questions, annotations, instances) of VQAv2 ``split`` under ``root``."""
-    split, (questions,) = choose_release(find_release_files(root, VQA_QUESTIONS), split, key="split", root=root,
-                                         what="VQAv2 question files (*_mscoco_SPLIT_questions.json)")
+    found = find_release_files(root, VQA_QUESTIONS)
+    if not found:
+        raise UsageError(f"{root}: no VQAv2 question files (v2_OpenEnded_mscoco_SPLIT_questions.json) in it or "
+                         "its sub-folders")
+    split, (questions,) = choose_release(found, split, what="VQAv2 question files", key="split", root=root,
+                                         example="train2014")
     answered = find_release_files(root, VQA_ANNOTATIONS)
     if split not in answered:
         raise UsageError(f"{root}: VQAv2 split {split!r} has no annotations file v2_mscoco_{split}_annotations.json "
@@ -62,9 +66,12 @@ def gqa_files(root: Path, split: str | None, version: str) -> tuple[str, list[Pa
     """(split, question files, scene graph file) of GQA ``split`` / ``version`` under ``root``."""
     if version not in ("balanced", "all"):
         raise UsageError(f"version: expected balanced or all (GQA's question sets), got {version!r}")
-    split, questions = choose_release(find_release_files(root, gqa_questions_pattern(version)), split,
-                                      what=f"GQA {version} question sets", key="split", root=root,
-                                      several_files=True)
+    found = find_release_files(root, gqa_questions_pattern(version))
+    if not found:
+        raise UsageError(f"{root}: no GQA question files (SPLIT_{version}_questions.json, as in questions1.2.zip) "
+                         "in it or its sub-folders")
+    split, questions = choose_release(found, split, what=f"GQA {version} question sets", key="split", root=root,
+                                      several_files=True, example="train")
     chunks = {p: re.search(r"_(\d+)\.json$", p.name) for p in questions}
     if len(questions) > 1:
         if not all(chunks.values()):
