@@ -369,3 +369,18 @@ def test_cli_build_from_fixture_scans(cli, tmp_path, name):  # type: ignore[no-u
             np.testing.assert_allclose(r["target_box"], [*lo, *hi], atol=1e-3)
             assert r["question_type"] == "referring" and r["answer"].startswith("box: [")
         assert "scene0000_00-42-0" not in kept
+
+
+@needs_steps
+def test_the_card_says_which_files_the_corpus_was_built_from(cli, tmp_path):  # type: ignore[no-untyped-def]
+    out = tmp_path / "out"
+    res = cli("build", "scene30k", "--source", "scanrefer", "--source-dir", SCANNET, "-o", out, "--size", "50",
+              "--no-progress")
+    assert res.exit_code == 0, res.stderr
+    res = cli("push", out, "--repo", "lab/scene30k-scanrefer", "--dry-run", tmp_path / "preview")
+    assert res.exit_code == 0, res.stderr
+    card = (tmp_path / "preview" / "README.md").read_text()
+    digest = hashlib.sha256((SCANNET / "scanrefer/ScanRefer_filtered_train.json").read_bytes()).hexdigest()
+    assert f"| `scanrefer/ScanRefer_filtered_train.json` |" in card and f"`{digest}`" in card
+    # scene0000 (4 scan files), scene0002 (a boxes file), scene0005 (two arrays): 7 media files
+    assert "Media files (images, scans or videos): 7," in card
