@@ -277,7 +277,7 @@ def manifest_entry(files: dict[str, list], root: str | Path | None) -> dict:
     :meth:`~r1data.steps.base.StepContext.record_file` collected); paths outside ``root`` stay
     absolute. Sorted by kind (annotation files first), then path.
     """
-    base = Path(root).expanduser().resolve() if root else None
+    base = Path(os.path.abspath(os.path.expanduser(root))) if root else None
     if base is not None and base.is_file():
         base = base.parent          # a list file: paths are relative to its folder
     listed = []

@@ -11,7 +11,6 @@ surrogate (the rejects table is UTF-8).
 
 from __future__ import annotations
 
-import io
 import json
 import pickle
 import shutil
@@ -22,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image

@@ -381,6 +381,6 @@ def test_the_card_says_which_files_the_corpus_was_built_from(cli, tmp_path):  # 
     assert res.exit_code == 0, res.stderr
     card = (tmp_path / "preview" / "README.md").read_text()
     digest = hashlib.sha256((SCANNET / "scanrefer/ScanRefer_filtered_train.json").read_bytes()).hexdigest()
-    assert f"| `scanrefer/ScanRefer_filtered_train.json` |" in card and f"`{digest}`" in card
+    assert "| `scanrefer/ScanRefer_filtered_train.json` |" in card and f"`{digest}`" in card
     # scene0000 (4 scan files), scene0002 (a boxes file), scene0005 (two arrays): 7 media files
     assert "Media files (images, scans or videos): 7," in card

@@ -107,6 +107,7 @@ def test_coco_records_that_cannot_be_used_are_rejects_with_their_place(cli, vqav
     inst_path = vqav2 / "annotations/instances_val2014.json"
     inst = json.loads(inst_path.read_text())
     inst["annotations"].append({"id": 2, "image_id": 42, "category_id": 18})   # no bbox
+    inst["annotations"].append({"id": 3, "image_id": 42, "category_id": 99, "bbox": [0, 0, 5, 5]})  # unknown class
     inst_path.write_text(json.dumps(inst))
     q_path = vqav2 / "v2_OpenEnded_mscoco_val2014_questions.json"
     qs = json.loads(q_path.read_text())

@@ -24,6 +24,7 @@ outside the image.
 
 from __future__ import annotations
 
+import functools
 import posixpath
 import re
 from collections.abc import Iterator
@@ -34,7 +35,7 @@ from r1data.corpora.vqa_verify.releases import (coco_index, gqa_files, gqa_objec
                                                 vqa_answers, vqav2_files)
 from r1data.errors import UsageError
 from r1data.sourcefiles import (BadRecord, check_object, int_field, jsonl_records, list_field, load_json_file,
-                                regular_files, text_field)
+                                printable, regular_files, text_field)
 from r1data.steps.base import Reject, Source, StepContext, source, step
 
 # words that name a COCO category in questions and answers (besides the name and its plural)
@@ -54,7 +55,11 @@ def _folder(dir: str, what: str) -> Path:
     return d
 
 
+@functools.lru_cache(maxsize=4096)
 def _name_pattern(category: str) -> re.Pattern:
+    """Whole words naming ``category`` (its name, plural, synonyms); a blank name names nothing."""
+    if not category.strip():
+        return re.compile(r"(?!)")
     names = {category, category + "s", *SYNONYMS.get(category, ())}
     return re.compile(r"\b(" + "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True)) + r")\b", re.I)
 
@@ -124,7 +129,6 @@ class CocoVQA(_LoadedSource):
         for i, a in enumerate(_list_in(anns, "annotations", apath)):
             if isinstance(a, dict) and isinstance(a.get("question_id"), int):
                 by_qid.setdefault(a["question_id"], a)
-        patterns = {c: _name_pattern(c) for c in set(cats.values()) | {str(k) for k in cats}}
         first = next(iter(images.values()), {}).get("file_name")
         folder = image_folder(self.root, self.split, first, self.images)
         parsed = []
@@ -152,7 +156,7 @@ class CocoVQA(_LoadedSource):
                 continue
             objs = objects.get(image_id, [])
             text = f"{row['question']} {answer}"
-            ids = [o["id"] for o in objs if patterns[o["category"]].search(text)]
+            ids = [o["id"] for o in objs if _name_pattern(o["category"]).search(text)]
             if not ids:
                 items.append(Reject(row, "no_grounding", f"question {qid} names no COCO object of image {image_id}"))
                 continue
@@ -255,7 +259,7 @@ class VQAJsonl(Source):
 
     def _item(self, path: Path, lineno: int, rec: dict | BadRecord) -> dict | Reject:
         where = f"{path.name}:{lineno}"
-        row = {"id": f"{path.stem}-{lineno}", "image_id": "", "question": ""}
+        row = {"id": f"{printable(path.stem)}-{lineno}", "image_id": "", "question": ""}
         try:
             if isinstance(rec, BadRecord):
                 raise rec
