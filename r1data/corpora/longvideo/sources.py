@@ -53,10 +53,12 @@ def _video_id(path: Path, root: Path) -> str:
     """A stable id from the path under the folder: ``cooking/day 1.mp4`` -> ``cooking_day_1``
     (a listed video outside the list's folder: from its whole path)."""
     try:
-        rel = path.relative_to(root).with_suffix("")
+        parts = list(path.relative_to(root).parts)
     except ValueError:
-        rel = path.with_suffix("").relative_to(path.anchor)
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", "_".join(rel.parts)).strip("_") or "video"
+        parts = list(path.parts[1:] if path.is_absolute() else path.parts)
+    if parts:
+        parts[-1] = Path(parts[-1]).stem
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", "_".join(parts)).strip("_.") or "video"   # never "." or ".."
 
 
 @source("video_folder")
@@ -93,8 +95,13 @@ class VideoFolder(Source):
                     self.entries.append((where, BadRecord(e.reason, f"{e.detail}: {printable(raw.strip())} cannot "
                                                                     "be stored; rename the file and the line")))
                     continue
-                if line:
-                    path = Path(line).expanduser()
+                if "\0" in line:
+                    self.entries.append((where, BadRecord("bad_path", f"{where}: the path holds a NUL byte")))
+                elif line:
+                    try:
+                        path = Path(line).expanduser()
+                    except RuntimeError:   # ~name of no such user: a plain path
+                        path = Path(line)
                     self.entries.append(path if path.is_absolute() else self.root / path)
             if not self.entries:
                 raise UsageError(f"--source-dir {dir}: the list names no video")
@@ -131,8 +138,8 @@ class VideoFolder(Source):
             if shown != str(path):
                 yield Reject(row, "bad_file_name", f"{shown}: the file name is not UTF-8; rename it")
                 continue
-            log = path.with_name(path.stem + ".events.json")
-            if log.is_file():
+            log = path.parent / (path.stem + ".events.json")
+            if path.name and log.is_file():
                 try:
                     row["script"] = Script.from_json(log.read_text(encoding="utf-8"))
                 except (ValueError, OSError, TypeError, KeyError) as e:
