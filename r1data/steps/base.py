@@ -17,7 +17,13 @@ so that a resumed build continues exactly.
 
 A **source** is a class ``Cls(ctx, *, param=...)`` with ``read(start) -> Iterator[dict |
 Reject]`` yielding items from position ``start`` (the same items in the same order every time)
-and optionally ``__len__`` (the number of items, when known).
+and optionally ``__len__`` (the number of items, when known). A record it cannot use is a
+``Reject`` naming the file and line, never an exception (:mod:`r1data.sourcefiles`).
+
+Provenance: a source (in ``__init__`` or ``read``) or a step calls ``ctx.record_file(path)``
+for every file of the dataset it reads; a source reading a folder sets ``root`` to it. The
+manifest's ``source_files`` lists them relative to ``root`` with sizes and SHA-256, and the
+Hub card shows them.
 """
 
 from __future__ import annotations
