@@ -329,8 +329,8 @@ def load_scannet_folder(folder: Path, scene_id: str, *, max_points: int, rng: np
         rgb = np.full((len(xyz), 3), 0.5, dtype=np.float32)
     points = subsample(np.hstack([xyz.astype(np.float32), rgb]), max_points, rng)
     files = (mesh, segs, agg, *((meta,) if meta.is_file() else ()))
-    return ScanGeometry(objects, points, "scannet", files, raw_center,
-                        matrix if matrix is not None else np.eye(4))
+    return ScanGeometry(objects, points, "scannet", files=files, raw_center=raw_center,
+                        alignment=matrix if matrix is not None else np.eye(4))
 
 
 def load_boxes_json(path: Path, keep_structure: bool = False) -> ScanGeometry:
@@ -352,7 +352,7 @@ def load_boxes_json(path: Path, keep_structure: bool = False) -> ScanGeometry:
     except (KeyError, TypeError, ValueError) as e:
         raise ScanError("unreadable_scene", f"{path}: expected objects with id, label, center [3], size [3] "
                         f"({type(e).__name__}: {e})") from None
-    return ScanGeometry(sorted(objects, key=lambda o: o.id), None, "boxes_json", (path,))
+    return ScanGeometry(sorted(objects, key=lambda o: o.id), None, "boxes_json", files=(path,))
 
 
 def load_aligned_bbox(folder: Path, scene_id: str, *, max_points: int, rng: np.random.Generator,
@@ -386,7 +386,7 @@ def load_aligned_bbox(folder: Path, scene_id: str, *, max_points: int, rng: np.r
         pts[:, 3:] /= 255.0
         points = subsample(pts, max_points, rng)
     files = (path, *((vert_path,) if points is not None else ()))
-    return ScanGeometry(sorted(objects, key=lambda o: o.id), points, "aligned_bbox", files)
+    return ScanGeometry(sorted(objects, key=lambda o: o.id), points, "aligned_bbox", files=files)
 
 
 def find_file(root: Path, name: str) -> Path | None:
