@@ -201,6 +201,11 @@ def load_spec(name_or_path: str | Path, assets: Assets | None = None, *,
         except UnknownNameError as e:
             problems((*loc, "reader"), e.message)
         else:
+            fields = source_def.params_model.model_fields
+            unknown = sorted(set(overrides) - set(fields))
+            if unknown:
+                raise UsageError(f"--source-param {unknown[0]}: source {source_name!r} ({sspec.reader}) has no such "
+                                 f"parameter (it has: {', '.join(k for k in fields if k != 'dir')})")
             params = {**sspec.params, **overrides}
             if source_dir is not None:
                 if "dir" not in source_def.params_model.model_fields:

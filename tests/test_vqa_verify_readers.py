@@ -83,6 +83,8 @@ def test_vqav2_release_folder_needs_its_split_named(cli, vqav2: Path, tmp_path: 
     assert r.exit_code == 2 and "has no annotations file" in r.stderr and "train2014, val2014" in r.stderr
     r = _build(cli, "coco_vqa", vqav2, tmp_path / "o", "split=train")
     assert r.exit_code == 2 and "no VQAv2 question files for split 'train'" in r.stderr
+    r = _build(cli, "coco_vqa", vqav2, tmp_path / "o", "spilt=train2014")   # a typo is named, not ignored
+    assert r.exit_code == 2 and "--source-param spilt: source 'coco_vqa' (coco_vqa) has no such parameter" in r.stderr
 
 
 @pytest.mark.parametrize("split,image_id", [("train2014", 9), ("val2014", 42)])
