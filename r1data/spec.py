@@ -181,12 +181,15 @@ def _jsonable(value: Any) -> Any:
 
 
 def load_spec(name_or_path: str | Path, assets: Assets | None = None, *,
-              source: str | None = None, source_dir: str | Path | None = None) -> ResolvedSpec:
+              source: str | None = None, source_dir: str | Path | None = None,
+              source_params: dict | None = None) -> ResolvedSpec:
     """Load, resolve and check a spec given by name (``scene30k``) or path.
 
     ``source`` picks one of the spec's ``sources`` instead of its default; ``source_dir`` is
-    given to that source as its ``dir`` parameter.
+    given to that source as its ``dir`` parameter; ``source_params`` override the source's
+    parameters (``--source-param split=val``).
     """
+    overrides = dict(source_params or {})   # the name is reused below for the resolved values
     assets = assets or Assets.from_workspace()
     path = assets.resolve("pipelines", name_or_path)
     data, lines = load_yaml(path)
@@ -236,7 +239,12 @@ def load_spec(name_or_path: str | Path, assets: Assets | None = None, *,
         except UnknownNameError as e:
             problems((*loc, "reader"), e.message)
         else:
-            params = raw
+            fields = source_def.params_model.model_fields
+            unknown = sorted(set(overrides) - set(fields))
+            if unknown:
+                raise UsageError(f"--source-param {unknown[0]}: source {source_name!r} ({reader}) has no such "
+                                 f"parameter (it has: {', '.join(k for k in fields if k != 'dir')})")
+            params = {**raw, **overrides}
             if source_dir is not None:
                 if "dir" not in source_def.params_model.model_fields:
                     raise UsageError(f"--source-dir: source {source_name!r} ({reader}) "

@@ -150,7 +150,7 @@ def test_released_layout_reader_pairs_by_stem_and_rejects_bad_input(tmp_path: Pa
     assert rows["b"]["empty"] and rows["b"]["answer"] == "There is no target object in the image."
     assert rows["a"]["image"]["bytes"] == jpeg                    # stored as read, not re-encoded
     reasons = sorted(corpus.rejects().column("reason").to_pylist())
-    assert reasons == ["bad_qa", "corrupt_image", "mask_size_mismatch", "missing_image", "missing_mask"]
+    assert reasons == ["bad_json", "corrupt_image", "mask_size_mismatch", "missing_image", "missing_mask"]
 
     # with a model profile, released rows keep their own questions and cost no call
     from tests.servers import OpenAIChatServer

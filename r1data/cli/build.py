@@ -15,6 +15,9 @@ from r1data.cli import _state, workspace_option
 @click.option("--seed", type=int, help="Seed of every random choice. [default: the spec's seed]")
 @click.option("--source", help="One of the spec's sources instead of its default (e.g. scanqa).")
 @click.option("--source-dir", type=click.Path(), help="Folder the chosen source reads.")
+@click.option("--source-param", "source_param", multiple=True, metavar="KEY=VALUE",
+              help="Set a parameter of the chosen source, overriding the spec (repeatable), e.g. "
+                   "--source-param split=val2014 or --source-param split_by=umd.")
 @click.option("--workers", type=int, default=1, show_default=True,
               help="Processes for the CPU-heavy steps (rendering, annotation, verification).")
 @click.option("--annotator", metavar="PROFILE_OR_PATH",
@@ -47,10 +50,10 @@ from r1data.cli import _state, workspace_option
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 @workspace_option
 def build_cmd(corpus: str, output: str | None, size: int | None, seed: int | None, source: str | None,
-              source_dir: str | None, workers: int, annotator: str | None, refresh: bool,
-              max_cost: float | None, max_read_multiple: float | None, estimate_rows: int | None,
-              executor: str, ray_address: str | None, overwrite: bool, no_progress: bool,
-              workspace: str | None) -> None:
+              source_dir: str | None, source_param: tuple[str, ...], workers: int, annotator: str | None,
+              refresh: bool, max_cost: float | None, max_read_multiple: float | None,
+              estimate_rows: int | None, executor: str, ray_address: str | None, overwrite: bool,
+              no_progress: bool, workspace: str | None) -> None:
     """Build CORPUS (a name from `r1data list`, or a spec file) into Arrow shards.
 
     Rerunning the same command resumes an interrupted build where it stopped (no row lost
@@ -73,6 +76,12 @@ def build_cmd(corpus: str, output: str | None, size: int | None, seed: int | Non
     from r1data.engine.runner import build
     from r1data.errors import R1DataError, UsageError
 
+    source_params: dict[str, str] = {}
+    for item in source_param:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(f"--source-param {item!r}: expected KEY=VALUE, e.g. split=val2014")
+        source_params[key.strip()] = value.strip()
     if max_cost is not None and max_cost <= 0:
         raise UsageError(f"--max-cost must be a positive number of US dollars, got {max_cost}")
     options: dict = {}
@@ -97,12 +106,13 @@ def build_cmd(corpus: str, output: str | None, size: int | None, seed: int | Non
 
         report = estimate(corpus, output, rows=estimate_rows, size=size, seed=seed, source=source,
                           source_dir=source_dir, workers=workers, progress=not no_progress,
-                          workspace=workspace, options=options, debug=_state["debug"])
+                          workspace=workspace, options=options, debug=_state["debug"],
+                          source_params=source_params or None)
         click.echo(report.text())
         return
     result = build(corpus, output, size=size, seed=seed, source=source, source_dir=source_dir,
-                   workers=workers, overwrite=overwrite, progress=not no_progress,
-                   workspace=workspace, options=options, debug=_state["debug"])
+                   source_params=source_params or None, workers=workers, overwrite=overwrite,
+                   progress=not no_progress, workspace=workspace, options=options, debug=_state["debug"])
     click.echo(summary(result))
     m = result.manifest
     if m["rows"] == 0:      # a build that kept nothing never succeeds, finished now or before

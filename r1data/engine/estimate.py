@@ -115,14 +115,15 @@ def _round_up(x: float) -> str:
 def estimate(corpus: str | Path, output: str | Path | None = None, *, rows: int = 50, size: int | None = None,
              seed: int | None = None, source: str | None = None, source_dir: str | Path | None = None,
              workers: int = 1, progress: bool = True, workspace: str | Path | None = None,
-             options: dict | None = None, debug: bool = False) -> Estimate:
+             options: dict | None = None, debug: bool = False,
+             source_params: dict | None = None) -> Estimate:
     """Build ``rows`` rows for real and project the full ``size`` (see the module docstring)."""
     from r1data.engine.runner import build, default_output
 
     if rows <= 0:
         raise UsageError(f"--estimate takes a positive number of rows, got {rows}")
     assets = Assets.from_workspace(workspace)
-    resolved = load_spec(corpus, assets, source=source, source_dir=source_dir)
+    resolved = load_spec(corpus, assets, source=source, source_dir=source_dir, source_params=source_params)
     size = resolved.spec.size if size is None else size
     if size is None:
         raise UsageError(f"{resolved.name} builds every source record (no size): pass --size to estimate")
@@ -132,7 +133,7 @@ def estimate(corpus: str | Path, output: str | Path | None = None, *, rows: int 
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}-estimate-", dir=out.parent))
     try:
         result = build(resolved, tmp, size=rows, seed=seed, workers=workers, progress=progress,
-                       source=source, source_dir=source_dir,
+                       source=source, source_dir=source_dir, source_params=source_params,
                        options={**(options or {}), "project_size": size}, debug=debug)
     except YieldTooLow as e:
         raise YieldTooLow(e.message.replace(ADVICE, "the size cannot be reached at this yield: fix the cause "

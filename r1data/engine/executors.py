@@ -35,13 +35,14 @@ class StageArgs:
     options: dict
     n_steps: int          # run steps[:n_steps]
     debug: bool = False
+    source_params: dict | None = None
 
     def make_runner(self) -> StepRunner:
         from r1data.spec import load_spec
 
         self.assets.load_plugins()  # type: ignore[attr-defined]
         resolved = load_spec(self.spec_file, self.assets, source=self.source,  # type: ignore[arg-type]
-                             source_dir=self.source_dir)
+                             source_dir=self.source_dir, source_params=self.source_params)
         return StepRunner(resolved, resolved.steps[: self.n_steps], seed=self.seed,
                           output=Path(self.output) if self.output else None, options=self.options,
                           debug=self.debug)

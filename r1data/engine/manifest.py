@@ -50,7 +50,9 @@ def step_entries(r: ResolvedSpec, stats: Stats) -> list[dict]:
 
 def make_manifest(r: ResolvedSpec, *, stats: Stats, spec_hash: str, size: int | None, seed: int,
                   options: dict, items_read: int, splits: dict, rejects: list, accounting: dict,
-                  wall_time_s: float, warnings: list[str]) -> dict:
+                  wall_time_s: float, warnings: list[str], source_root: Any = None) -> dict:
+    from r1data.sourcefiles import manifest_entry
+
     verifiers = {}
     for name, (p, t) in sorted(stats.verifiers.items()):
         entry: dict[str, Any] = {"passed": p, "total": t, "pass_rate": (p / t if t else None)}
@@ -70,6 +72,8 @@ def make_manifest(r: ResolvedSpec, *, stats: Stats, spec_hash: str, size: int | 
         "seed": seed,
         "size": size,
         "source": {"name": r.source_name, "reader": r.source_def.name, "items_read": items_read},
+        # every file the source and steps read, relative to the source folder (issue: provenance)
+        "source_files": manifest_entry(stats.files, source_root or r.source_params.get("dir")),
         "rows": sum(s["rows"] for s in splits.values()),
         "splits": splits,
         "rejects": {

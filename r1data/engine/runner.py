@@ -65,7 +65,8 @@ def build(spec: str | Path | ResolvedSpec, output: str | Path | None = None, *, 
           seed: int | None = None, source: str | None = None, source_dir: str | Path | None = None,
           workers: int = 1, overwrite: bool = False, progress: bool = True,
           workspace: str | Path | None = None, options: dict | None = None,
-          checkpoint_seconds: float = 5.0, debug: bool = False) -> BuildResult:
+          checkpoint_seconds: float = 5.0, debug: bool = False,
+          source_params: dict | None = None) -> BuildResult:
     """Build a corpus from its spec into ``output`` and return the manifest.
 
     ``spec`` is a corpus name (``"scene30k"``), a spec path, or a :class:`ResolvedSpec`.
@@ -77,13 +78,14 @@ def build(spec: str | Path | ResolvedSpec, output: str | Path | None = None, *, 
 
     Raises :class:`~r1data.errors.BudgetExhausted` or :class:`~r1data.errors.YieldTooLow`
     (the folder stays resumable), :class:`~r1data.errors.AccountingError` when the counts do
-    not add up, :class:`~r1data.errors.DiskFull` when the disk fills up.
+    not add up, :class:`~r1data.errors.DiskFull` when the disk fills up. ``source_params``
+    override the chosen source's parameters (``--source-param split=val2014``).
     """
     if isinstance(spec, ResolvedSpec):
         resolved = spec
     else:
         assets = Assets.from_workspace(workspace)
-        resolved = load_spec(spec, assets, source=source, source_dir=source_dir)
+        resolved = load_spec(spec, assets, source=source, source_dir=source_dir, source_params=source_params)
     size = resolved.spec.size if size is None else size
     if size is not None and size <= 0:
         raise UsageError(f"--size must be positive, got {size}")
@@ -98,13 +100,15 @@ def build(spec: str | Path | ResolvedSpec, output: str | Path | None = None, *, 
     return _Build(resolved, out, size=size, seed=seed, source=source,
                   source_dir=str(source_dir) if source_dir else None, workers=workers,
                   overwrite=overwrite, progress=progress, options=options,
-                  checkpoint_seconds=checkpoint_seconds, debug=debug).run()
+                  checkpoint_seconds=checkpoint_seconds, debug=debug,
+                  source_params=source_params).run()
 
 
 class _Build:
     def __init__(self, resolved: ResolvedSpec, out: Path, *, size: int | None, seed: int,
                  source: str | None, source_dir: str | None, workers: int, overwrite: bool,
-                 progress: bool, options: dict, checkpoint_seconds: float, debug: bool):
+                 progress: bool, options: dict, checkpoint_seconds: float, debug: bool,
+                 source_params: dict | None = None):
         self.r = resolved
         self.out = out
         self.size = size
@@ -117,6 +121,7 @@ class _Build:
         self.options = options
         self.checkpoint_seconds = checkpoint_seconds
         self.debug = debug
+        self.source_params = source_params
         self.spec_hash = resolved.hash(size, seed)
         if options.get("annotator"):
             # another annotator writes other rows: a build with it is another build
@@ -232,7 +237,8 @@ class _Build:
         n_prefix = next((i for i, b in enumerate(r.steps) if b.stateful), len(r.steps))
         args = StageArgs(spec_file=str(r.file), assets=r.assets, source=self.source,
                          source_dir=self.source_dir, seed=self.seed, output=str(self.out),
-                         options=self.options, n_steps=n_prefix, debug=self.debug)
+                         options=self.options, n_steps=n_prefix, debug=self.debug,
+                         source_params=self.source_params)
         main_runner = StepRunner(r, r.steps[n_prefix:], seed=self.seed, output=self.out,
                                  options=self.options, debug=self.debug)
         self.main_runner = main_runner
@@ -242,6 +248,7 @@ class _Build:
         source_ctx = StepContext(seed=self.seed, corpus=r.name, step="source", assets=r.assets,
                                  output=self.out, options=self.options)
         src = r.source_def.make(source_ctx, r.source_params)
+        self.source_root = getattr(src, "root", None)
         if not resumed:   # what the source counted while opening (a resumed build has it already)
             self.stats.merge(source_ctx.stats)
         source_ctx.stats.__init__()
@@ -406,7 +413,7 @@ class _Build:
         manifest = make_manifest(self.r, stats=self.stats, spec_hash=self.spec_hash, size=self.size, seed=self.seed,
                                  options=self.options, items_read=self.cursor, splits=splits, rejects=rejects,
                                  accounting=accounting, wall_time_s=self.prior_wall + time.monotonic() - self.t0,
-                                 warnings=self.warnings)
+                                 warnings=self.warnings, source_root=getattr(self, "source_root", None))
         write_json_atomic(self.out / "manifest.json", manifest)
         (self.state_dir / "checkpoint.json").unlink(missing_ok=True)
         fsync_dir(self.out)

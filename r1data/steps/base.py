@@ -17,13 +17,20 @@ so that a resumed build continues exactly.
 
 A **source** is a class ``Cls(ctx, *, param=...)`` with ``read(start) -> Iterator[dict |
 Reject]`` yielding items from position ``start`` (the same items in the same order every time)
-and optionally ``__len__`` (the number of items, when known).
+and optionally ``__len__`` (the number of items, when known). A record it cannot use is a
+``Reject`` naming the file and line, never an exception (:mod:`r1data.sourcefiles`).
+
+Provenance: a source (in ``__init__`` or ``read``) or a step calls ``ctx.record_file(path)``
+for every file of the dataset it reads; a source reading a folder sets ``root`` to it. The
+manifest's ``source_files`` lists them relative to ``root`` with sizes and SHA-256, and the
+Hub card shows them.
 """
 
 from __future__ import annotations
 
 import hashlib
 import inspect
+import os
 import typing
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -62,6 +69,8 @@ class Stats:
         self.reasons: dict[str, dict[str, int]] = {}
         self.verifiers: dict[str, list[int]] = {}
         self.counters: dict[str, float] = {}
+        # source files read: absolute path -> [bytes, sha256, kind]; the manifest lists them
+        self.files: dict[str, list] = {}
 
     def step(self, name: str, n_in: int, n_out: int, n_rejected: int, *, expands: bool = False,
              merges: bool = False) -> None:
@@ -100,6 +109,9 @@ class Stats:
     def count(self, key: str, n: float = 1) -> None:
         self.counters[key] = self.counters.get(key, 0) + n
 
+    def file(self, path: str, size: int, sha256: str, kind: str = "annotation") -> None:
+        self.files[path] = [size, sha256, kind]
+
     def merge(self, other: "Stats") -> None:
         for name, s in other.steps.items():
             self._merge_step(name, s)
@@ -112,6 +124,7 @@ class Stats:
             v[1] += t
         for key, n in other.counters.items():
             self.count(key, n)
+        self.files.update(other.files)
 
     @property
     def rejected(self) -> int:
@@ -119,7 +132,7 @@ class Stats:
 
     def to_dict(self) -> dict:
         return {"steps": self.steps, "reasons": self.reasons, "verifiers": self.verifiers,
-                "counters": self.counters}
+                "counters": self.counters, "files": self.files}
 
     @classmethod
     def from_dict(cls, d: dict) -> "Stats":
@@ -128,6 +141,7 @@ class Stats:
         s.reasons = {k: dict(v) for k, v in d.get("reasons", {}).items()}
         s.verifiers = {k: list(v) for k, v in d.get("verifiers", {}).items()}
         s.counters = dict(d.get("counters", {}))
+        s.files = {k: list(v) for k, v in d.get("files", {}).items()}
         return s
 
 
@@ -150,6 +164,25 @@ class StepContext:
         The same record gets the same numbers whatever the batch, worker or resume point.
         """
         return record_rng(self.seed, self.step, *keys)
+
+    def record_file(self, path: str | Path, data: bytes | None = None, kind: str = "annotation") -> None:
+        """Note that the build read ``path`` (its size and SHA-256; from ``data`` when the
+        caller holds the bytes already): the manifest lists every file a corpus was built from.
+
+        ``kind`` is ``annotation`` (question, label and list files) or ``media`` (images,
+        scans, videos: many files, summarised on the Hub card). A file that cannot be read
+        is not recorded (the record that needed it is rejected anyway).
+        """
+        from r1data.sourcefiles import file_digest
+
+        key = os.path.abspath(os.fsdecode(path))
+        if key in self.stats.files and data is None:
+            return
+        try:
+            size, digest = file_digest(Path(key), data)
+        except OSError:
+            return
+        self.stats.file(key, size, digest, kind)
 
 
 def record_rng(seed: int, *keys: object) -> np.random.Generator:
@@ -246,6 +279,9 @@ class Source:
     """Base class of sources (see the module docstring)."""
 
     takes_dir: ClassVar[bool] = False   # True when the source reads ``dir`` (--source-dir)
+    # the folder the source reads (set by sources that read one): the manifest lists the files
+    # read relative to it
+    root: Path | None = None
 
     def read(self, start: int = 0) -> Iterator[dict | Reject]:  # pragma: no cover - abstract
         raise NotImplementedError

@@ -202,14 +202,17 @@ def sample_video_frames(path: Path, count: int) -> list[Any]:
     """
     from PIL import Image
 
-    from r1data.corpora.longvideo.video import VideoError, open_video, read_frames, uniform_indices
+    from r1data.corpora.longvideo.video import VideoError, read_frames, uniform_indices, with_decoder
 
-    vr = open_video(path)
-    n = len(vr)
-    if n <= 0:
-        raise VideoError("zero_length", f"{path.name}: no frames")
-    try:
-        frames = read_frames(vr, uniform_indices(n, count))
+    def sample(vr: Any) -> Any:
+        if len(vr) <= 0:
+            raise VideoError("zero_length", f"{path.name}: no frames")
+        return read_frames(vr, uniform_indices(len(vr), count))
+
+    try:   # retried with one decoder thread when decord's threaded decoder fails (with_decoder)
+        frames = with_decoder(path, sample)
+    except VideoError:
+        raise
     except Exception as e:  # decord's errors for frames that do not decode (a cut-off file)
         why = str(e).strip().splitlines()[-1][:160] if str(e).strip() else type(e).__name__
         raise VideoError("truncated_video", f"{path.name}: {why}") from None

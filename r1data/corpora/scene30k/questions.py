@@ -257,7 +257,8 @@ def question_rows(row: dict, questions: list[Question]) -> Iterator[dict]:
     for k, q in enumerate(questions):
         qid = q.question_id or f"{scene.scene_id}-{q.family[:3]}{k:02d}"
         yield {**row, "id": qid, "scene_id": scene.scene_id, "source": q.source, "room_type": scene.room_type,
-               "question_type": q.family, "situation": q.situation, "question": q.question,
+               "question_type": q.family, "situation": q.situation, "agent_pose": q.agent_pose,
+               "question": q.question,
                "answer": q.answers[0] if q.answers else None, "answers": list(q.answers),
                "object_ids": list(q.object_ids), "target_box": q.target_box, "objects": objects,
                "question_obj": q}

@@ -175,6 +175,45 @@ def object_boxes(xyz: np.ndarray, seg_indices: np.ndarray, groups: list[dict],
     return sorted(objects, key=lambda o: o.id)
 
 
+def quaternion_matrix(q: np.ndarray) -> np.ndarray:
+    """3x3 rotation of a quaternion (x, y, z, w), scalar last as scipy's ``from_quat``."""
+    x, y, z, w = np.asarray(q, dtype=np.float64) / np.linalg.norm(q)
+    return np.array([[1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
+                     [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
+                     [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)]])
+
+
+def matrix_quaternion(m: np.ndarray) -> np.ndarray:
+    """Quaternion (x, y, z, w) of a 3x3 rotation matrix; of q and -q, the one whose last
+    non-zero component (w, else z, else y...) is positive."""
+    t = np.trace(m)
+    if t > 0:
+        s = 2 * np.sqrt(t + 1)
+        q = [(m[2, 1] - m[1, 2]) / s, (m[0, 2] - m[2, 0]) / s, (m[1, 0] - m[0, 1]) / s, s / 4]
+    else:
+        i = int(np.argmax(np.diag(m)))
+        j, k = (i + 1) % 3, (i + 2) % 3
+        s = 2 * np.sqrt(1 + m[i, i] - m[j, j] - m[k, k])
+        q = [0.0, 0.0, 0.0, (m[k, j] - m[j, k]) / s]
+        q[i], q[j], q[k] = s / 4, (m[j, i] + m[i, j]) / s, (m[k, i] + m[i, k]) / s
+    q = np.asarray(q)
+    lead = next((v for v in q[::-1] if abs(v) > 1e-12), 1.0)   # w, else z, else y, ...
+    return q if lead > 0 else -q
+
+
+def align_agent_pose(position: list[float], rotation: list[float], raw_center: np.ndarray,
+                     alignment: np.ndarray) -> tuple[list[float], list[float]]:
+    """An SQA3D agent pose moved into the scan's axis-aligned frame.
+
+    SQA3D gives the position relative to the centre of the raw mesh's bounding box and the
+    rotation in the raw frame; its own loader (``ScanQA/lib/sepdataset.py``) adds that centre,
+    then applies ``axisAlignment`` to the point and its 3x3 part to the rotation. Same here.
+    """
+    p = alignment @ np.append(np.asarray(position, dtype=np.float64) + raw_center, 1.0)
+    r = matrix_quaternion(alignment[:3, :3] @ quaternion_matrix(np.asarray(rotation)))
+    return [round(float(v), 6) + 0.0 for v in p[:3]], [round(float(v), 6) + 0.0 for v in r]
+
+
 # -- where a scan lives --------------------------------------------------------------------------
 
 @dataclass
@@ -182,6 +221,11 @@ class ScanGeometry:
     objects: list[SceneObject]
     points: np.ndarray | None          # (N, 6) float32 xyz + rgb 0..1, or None
     form: str                          # scannet | boxes_json | aligned_bbox
+    files: tuple[Path, ...] = ()       # the files read (for the manifest's list)
+    # scan folders only: the centre of the raw mesh's bounding box and the axisAlignment
+    # matrix, the frame SQA3D's agent poses are given in (see align_agent_pose)
+    raw_center: np.ndarray | None = None
+    alignment: np.ndarray | None = None
 
 
 class ScanNetLayout:
@@ -251,7 +295,9 @@ def load_scannet_folder(folder: Path, scene_id: str, *, max_points: int, rng: np
     if not {"x", "y", "z"} <= set(vertices.dtype.names or ()):
         raise ScanError("unreadable_scene", f"{mesh}: vertices have no x, y, z")
     xyz = np.column_stack([vertices["x"], vertices["y"], vertices["z"]]).astype(np.float64)
+    raw_center = (xyz.min(axis=0) + xyz.max(axis=0)) / 2 if len(xyz) else np.zeros(3)
     meta = folder / f"{scene_id}.txt"
+    matrix = None
     if meta.is_file():
         try:
             matrix = read_axis_alignment(meta)
@@ -282,7 +328,9 @@ def load_scannet_folder(folder: Path, scene_id: str, *, max_points: int, rng: np
     else:
         rgb = np.full((len(xyz), 3), 0.5, dtype=np.float32)
     points = subsample(np.hstack([xyz.astype(np.float32), rgb]), max_points, rng)
-    return ScanGeometry(objects, points, "scannet")
+    files = (mesh, segs, agg, *((meta,) if meta.is_file() else ()))
+    return ScanGeometry(objects, points, "scannet", files=files, raw_center=raw_center,
+                        alignment=matrix if matrix is not None else np.eye(4))
 
 
 def load_boxes_json(path: Path, keep_structure: bool = False) -> ScanGeometry:
@@ -304,7 +352,7 @@ def load_boxes_json(path: Path, keep_structure: bool = False) -> ScanGeometry:
     except (KeyError, TypeError, ValueError) as e:
         raise ScanError("unreadable_scene", f"{path}: expected objects with id, label, center [3], size [3] "
                         f"({type(e).__name__}: {e})") from None
-    return ScanGeometry(sorted(objects, key=lambda o: o.id), None, "boxes_json")
+    return ScanGeometry(sorted(objects, key=lambda o: o.id), None, "boxes_json", files=(path,))
 
 
 def load_aligned_bbox(folder: Path, scene_id: str, *, max_points: int, rng: np.random.Generator,
@@ -337,7 +385,8 @@ def load_aligned_bbox(folder: Path, scene_id: str, *, max_points: int, rng: np.r
         pts = verts[:, :6].astype(np.float32)
         pts[:, 3:] /= 255.0
         points = subsample(pts, max_points, rng)
-    return ScanGeometry(sorted(objects, key=lambda o: o.id), points, "aligned_bbox")
+    files = (path, *((vert_path,) if points is not None else ()))
+    return ScanGeometry(sorted(objects, key=lambda o: o.id), points, "aligned_bbox", files=files)
 
 
 def find_file(root: Path, name: str) -> Path | None:

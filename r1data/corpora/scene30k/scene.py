@@ -55,6 +55,9 @@ class Question:
     target_box: list[float] | None = None     # referring questions: the answer's AABB corners
     program: dict[str, Any] = field(default_factory=dict)
     source: str = "procedural"
+    # SQA3D: the agent's pose, ``released_position`` [x, y, z] and ``released_rotation``
+    # [x, y, z, w] as in its file, ``position`` / ``rotation`` in the scene's frame (or None)
+    agent_pose: dict[str, list[float] | None] | None = None
 
 
 @dataclass
