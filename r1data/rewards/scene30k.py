@@ -1,11 +1,12 @@
 """3D-R1 (Scene-30K) rewards: format, perception (3D box IoU), semantic similarity, total.
 
-Source: ``AIGeeksGroup/3D-R1`` ``models/rl/reward_functions.py``; total = 0.3 format + 0.4
-perception + 0.3 semantic (``compute_total_reward``).
+Source: ``AIGeeksGroup/3D-R1`` @ 767a5e2 ``models/rl/reward_functions.py``; total = 0.3 format +
+0.4 perception + 0.3 semantic (``compute_total_reward``).
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
@@ -16,6 +17,22 @@ from r1data.rewards._core import column, optional_column, reward, texts, weighte
 from r1data.rewards.format import graded_think_answer, strict_think_answer
 
 PAPER = "3D-R1 (arXiv 2507.23478), models/rl/reward_functions.py"
+# extract_boxes_from_text: anywhere in the completion, digits, dots, commas, minus signs and spaces
+_BOX = re.compile(r"box:\s*\[([\d\.,\-\s]+)\]")
+
+
+def released_boxes(text: str) -> list[list[float]]:
+    """Every box 3D-R1's reward reads: ``box: [..]`` anywhere in the text (think included), six
+    comma-separated floats (``float()`` of each part; one bad part drops that box)."""
+    boxes = []
+    for m in _BOX.finditer(text):
+        try:
+            values = [float(x.strip()) for x in m.group(1).split(",")]
+        except ValueError:
+            continue
+        if len(values) == 6:
+            boxes.append(values)
+    return boxes
 
 
 def answer_text(text: str) -> str:
@@ -31,13 +48,16 @@ def format_graded(prompts: Any = None, completions: Any = (), **_: Any) -> list[
 
 
 @reward("scene30k.format_strict", paper=PAPER)
-def format_strict(prompts: Any = None, completions: Any = (), **_: Any) -> list[float | None]:
+def format_strict(prompts: Any = None, completions: Any = (), *, strip_whitespace: bool = False,
+                  **_: Any) -> list[float | None]:
     """1 when the completion is exactly ``<think>...</think><answer>...</answer>``, else 0."""
-    return [strict_think_answer(t) for t in texts(completions)]
+    return [strict_think_answer(t, strip_whitespace) for t in texts(completions)]
 
 
-def perception_scores(completions: list[str], target_box: list[Any]) -> list[float | None]:
-    """Mean over the answer's ``box: [x1, y1, z1, x2, y2, z2]`` of the 3D IoU with ``target_box``."""
+def perception_scores(completions: list[str], target_box: list[Any],
+                      answer_only: bool = False) -> list[float | None]:
+    """Mean over the completion's ``box: [x1, y1, z1, x2, y2, z2]`` of the 3D IoU with ``target_box``
+    (``answer_only``: boxes inside ``<answer>`` only, any number format ``parse_boxes3d`` reads)."""
     rows, preds, gts = [], [], []
     out: list[float | None] = []
     for i, (text, gt) in enumerate(zip(completions, target_box)):
@@ -45,11 +65,12 @@ def perception_scores(completions: list[str], target_box: list[Any]) -> list[flo
             out.append(None)
             continue
         out.append(0.0)
-        for box in parse_boxes3d(answer_text(text)):
+        for box in (parse_boxes3d(answer_text(text)) if answer_only else released_boxes(text)):
             b = np.asarray(box, dtype=np.float64)
             # 3D-R1 turns the two corners into 8 and takes min/max: the corner order does not matter
             preds.append(np.concatenate([np.minimum(b[:3], b[3:]), np.maximum(b[:3], b[3:])]))
-            gts.append(gt)
+            g = np.asarray(gt, dtype=np.float64).reshape(6)
+            gts.append(np.concatenate([np.minimum(g[:3], g[3:]), np.maximum(g[:3], g[3:])]))
             rows.append(i)
     if rows:
         ious = box3d_iou(np.asarray(preds), np.asarray(gts, dtype=np.float64))
@@ -63,12 +84,13 @@ def perception_scores(completions: list[str], target_box: list[Any]) -> list[flo
 
 @reward("scene30k.perception", columns=("target_box",), paper=PAPER)
 def perception(prompts: Any = None, completions: Any = (), *, target_box: Any = None,
-               **_: Any) -> list[float | None]:
-    """Axis-aligned 3D IoU of the answer's ``box: [x1, y1, z1, x2, y2, z2]`` with ``target_box``.
+               answer_only: bool = False, **_: Any) -> list[float | None]:
+    """Axis-aligned 3D IoU of each ``box: [x1, y1, z1, x2, y2, z2]`` in the completion (3D-R1's
+    pattern, anywhere) with ``target_box``; ``answer_only``: boxes inside ``<answer>`` only.
 
     Several boxes: the mean of their IoUs; none parsable: 0; rows without a target box: None."""
     t = texts(completions)
-    return perception_scores(t, column(target_box, len(t), "target_box", "scene30k.perception"))
+    return perception_scores(t, column(target_box, len(t), "target_box", "scene30k.perception"), answer_only)
 
 
 def semantic_scores(completions: list[str], answer: list[Any], answers: list[Any],
