@@ -229,3 +229,32 @@ def test_scene30k_perception_answer_only_is_a_named_parameter() -> None:
     text = "<think>It is at box: [0, 0, 0, 2, 2, 2]</think><answer>box [1, 1, 1, 3, 3, 3]</answer>"
     assert rewards.load("scene30k.perception", answer_only=True)(
         completions=[text], target_box=[[0, 0, 0, 2, 2, 2]]) == [pytest.approx(1 / 15)]
+
+
+# -- NLTK's word_tokenize offline (SATORI-R1's BLEU tokens) -----------------------------------------
+
+def test_word_tokens_without_punkt_data_match_word_tokenize_on_plain_sentences() -> None:
+    from r1data.rewards.text_metrics import word_tokens
+
+    # word_tokenize splits sentences first, so a period inside the text is its own token
+    assert word_tokens('a dog. a cat on a mat, "hi" isn\'t it?') == [
+        "a", "dog", ".", "a", "cat", "on", "a", "mat", ",", "``", "hi", "''", "is", "n't", "it", "?"]
+
+
+@pytest.mark.slow   # a fresh interpreter (the tokenizer is chosen once per process)
+def test_word_tokens_use_the_punkt_tab_data_when_installed(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import os
+    import subprocess
+    import sys
+
+    english = tmp_path / "tokenizers" / "punkt_tab" / "english"
+    english.mkdir(parents=True)
+    (english / "abbrev_types.txt").write_text("mr\n")
+    for name in ("collocations.tab", "sent_starters.txt", "ortho_context.tab"):
+        (english / name).write_text("")
+    code = ("from r1data.rewards.text_metrics import word_tokens, tokenizer_name; "
+            "print(tokenizer_name()); print(word_tokens('mr. smith sat.'))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={**os.environ, "NLTK_DATA": str(tmp_path)}).stdout
+    assert "punkt_tab english" in out
+    assert "['mr.', 'smith', 'sat', '.']" in out      # a known abbreviation keeps its period
