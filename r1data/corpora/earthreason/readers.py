@@ -5,7 +5,8 @@
 ``{"questions": [...], "answer": [...]}``, paired by file stem (SegEarth-R1 pairs them by
 sorted name order, so the stems must agree). ``DIR/{split}/{split}/...`` (a nested copy) is
 accepted too. An empty ``answer`` list is an empty-target sample. ``DIR`` may also be the
-split folder itself.
+split folder itself. ``split: all`` reads every released split found (train, val, test); each
+row carries its split, which the ``split`` step keeps (val becomes validation).
 
 The source reads only the QA files; ``load_earthreason_files`` (in the workers) reads and
 fully decodes image and label and rejects: ``missing_image`` (a QA file without an image),
@@ -27,6 +28,9 @@ from r1data.errors import UsageError
 from r1data.steps.base import Reject, Source, StepContext, source, step
 
 
+RELEASED_SPLITS = ("train", "val", "test")
+
+
 def split_folder(dir: str, split: str) -> Path:
     """The folder holding ``images/``, ``labels/`` and ``QAs/`` for ``split``."""
     d = Path(dir)
@@ -46,17 +50,25 @@ class EarthReasonReader(Source):
     takes_dir = True
 
     def __init__(self, ctx: StepContext, *, dir: str, split: str = "train"):
-        self.folder = split_folder(dir, split)
-        self.split = split
-        self.qa_files = sorted(p for p in (self.folder / "QAs").iterdir() if p.suffix.lower() in (".json", ".txt"))
+        if split == "all":
+            splits = [s for s in RELEASED_SPLITS if any((c / "QAs").is_dir() for c in (Path(dir) / s / s, Path(dir) / s))]
+            if not splits:
+                split_folder(dir, "train")   # the one-line error naming what was expected
+        else:
+            splits = [split]
+        self.qa_files: list[tuple[str, Path, Path]] = []   # (split, split folder, QA file)
+        for name in splits:
+            folder = split_folder(dir, name)
+            self.qa_files.extend((name, folder, p) for p in sorted((folder / "QAs").iterdir())
+                                 if p.suffix.lower() in (".json", ".txt"))
 
     def __len__(self) -> int:
         return len(self.qa_files)
 
     def read(self, start: int = 0) -> Iterator[dict | Reject]:
-        for path in self.qa_files[start:]:
+        for split, folder, path in self.qa_files[start:]:
             stem = path.stem
-            row = {"id": f"{self.split}-{stem}", "image_id": stem, "source": "earthreason"}
+            row = {"id": f"{split}-{stem}", "image_id": stem, "source": "earthreason", "split": split}
             try:
                 qa = json.loads(path.read_text(encoding="utf-8"))
             except (OSError, ValueError) as e:
@@ -68,11 +80,11 @@ class EarthReasonReader(Source):
                     or not isinstance(answers, list):
                 yield Reject(row, "bad_qa", f"{path}: expected {{\"questions\": [str, ...], \"answer\": [str, ...]}}")
                 continue
-            image = find_image(self.folder / "images", stem)
+            image = find_image(folder / "images", stem)
             if image is None:
-                yield Reject(row, "missing_image", f"{path.name}: no image {stem}.* in {self.folder / 'images'}")
+                yield Reject(row, "missing_image", f"{path.name}: no image {stem}.* in {folder / 'images'}")
                 continue
-            yield {**row, "image_path": str(image), "label_path": str(self.folder / "labels" / f"{stem}.png"),
+            yield {**row, "image_path": str(image), "label_path": str(folder / "labels" / f"{stem}.png"),
                    "question": questions[0], "questions": questions,
                    "answer": answers[0] if answers else EMPTY_ANSWER, "empty_by_qa": not answers,
                    "target_class": "", "classes": []}

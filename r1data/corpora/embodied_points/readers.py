@@ -212,7 +212,8 @@ class RefCOCOSource(_FolderSource):
         for ref, k in self.items[start:]:
             sent = ref["sentences"][k]
             row = {"id": f"refcoco-{ref['ref_id']}-{k}", "scene_id": f"coco-{ref['image_id']}", "source": "refcoco",
-                   "instruction": str(sent.get("sent") or sent.get("raw") or "").strip()}
+                   "instruction": str(sent.get("sent") or sent.get("raw") or "").strip(),
+                   "split": str(ref.get("split") or "")}   # the split step keeps RefCOCO's own (testA...)
             try:
                 yield {**row, **self._row(ref, k)}
             except BadInput as e:
