@@ -33,6 +33,7 @@ FAMILIES: dict[str, str] = {
     "vqa_verify": "satori",
     "earthreason": "segearth",
     "embodied_points": "embodied",
+    "embodied_spatial": "embodied",
     "longvideo_reason": "longvideo",
     "trance": "star",
     "android_control": "infigui",

@@ -8,8 +8,9 @@ The corpus's Python, by role:
 * ``readers.py``    real sources: RefCOCO (refs + COCO instances), part masks, trajectories
 * ``reasoning.py``  ``write_problem`` (the task prompt) and the programmatic annotator
 * ``verifiers.py``  the corpus's verifiers
+* ``spatial_qa.py``  Embodied-R1's stage-1 QA rows (the ``embodied_spatial`` corpus)
 
 ``pipelines/embodied_points.yaml`` names these steps in order; docs/embodied-points.md explains.
 """
 
-from r1data.corpora.embodied_points import procedural, readers, reasoning, tasks, verifiers  # noqa: F401
+from r1data.corpora.embodied_points import procedural, readers, reasoning, spatial_qa, tasks, verifiers  # noqa: F401
