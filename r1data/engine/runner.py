@@ -466,7 +466,16 @@ class _Build:
             "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "versions": {"python": platform.python_version(), "pyarrow": pa.__version__},
             "warnings": self.warnings,
+            "reward_backends": _reward_backends(r.spec.rewards),
         }
+
+
+def _reward_backends(specs: list) -> dict[str, str]:
+    """What would score the spec's model-backed rewards on this machine (3D-R1's semantic: CLIP
+    or MiniLM), so the manifest and the card say it; loads nothing."""
+    from r1data import rewards
+
+    return rewards.backends(specs) if specs else {}
 
 
 def _split_order(name: str) -> tuple[int, str]:

@@ -93,8 +93,17 @@ def perception(prompts: Any = None, completions: Any = (), *, target_box: Any = 
     return perception_scores(t, column(target_box, len(t), "target_box", "scene30k.perception"), answer_only)
 
 
+_ANSWER_SPAN = re.compile(r"<answer>(.*?)</answer>", re.DOTALL)
+
+
+def _semantic_text(text: str) -> str:
+    """compute_semantic_similarity_reward: the ``<answer>`` content stripped, else the text as it is."""
+    m = _ANSWER_SPAN.search(text)
+    return m.group(1).strip() if m else text
+
+
 def semantic_scores(completions: list[str], answer: list[Any], answers: list[Any],
-                    model: str | None = None) -> list[float | None]:
+                    model: str | None = None, truncate: bool = False) -> list[float | None]:
     from r1data.rewards.embedding import cosine_pairs
 
     preds, refs, rows = [], [], []
@@ -103,34 +112,45 @@ def semantic_scores(completions: list[str], answer: list[Any], answers: list[Any
         references = [a for a in (answers[i] or []) if a] or ([answer[i]] if answer[i] else [])
         if not references:
             continue
-        predicted = answer_text(text)
+        predicted = _semantic_text(text)
         for ref in references:
             preds.append(predicted)
-            refs.append(ref)
+            refs.append(_semantic_text(str(ref)))
             rows.append(i)
     if rows:
-        sims = cosine_pairs(preds, refs, model)
+        sims = cosine_pairs(preds, refs, model, truncate)
         for i, s in zip(rows, sims):
             out[i] = float(s) if out[i] is None else max(out[i], float(s))  # type: ignore[type-var]
     return out
 
 
-@reward("scene30k.semantic", columns=("answer", "answers"), paper=PAPER, rule_based=False)
+def semantic_encoder(params: dict[str, Any]) -> str:
+    """Which encoder scores ``scene30k.semantic`` with these parameters on this machine."""
+    from r1data.rewards.embedding import resolve_encoder
+
+    return resolve_encoder(params.get("model")).description
+
+
+@reward("scene30k.semantic", columns=("answer", "answers"), paper=PAPER, rule_based=False, backend=semantic_encoder)
 def semantic(prompts: Any = None, completions: Any = (), *, answer: Any = None, answers: Any = None,
-             model: str | None = None, **_: Any) -> list[float | None]:
-    """Cosine similarity in [-1, 1] of sentence embeddings of the predicted answer and the
-    reference (the best over ``answers`` when given). 3D-R1 uses CLIP ViT-B/32's text tower;
-    this uses all-MiniLM-L6-v2 (``model``: another local sentence-transformers folder)."""
+             model: str | None = None, truncate: bool = False, **_: Any) -> list[float | None]:
+    """Cosine similarity in [-1, 1] of text embeddings of the predicted answer and the reference
+    (the best over ``answers`` when given): CLIP ViT-B/32's text features, as 3D-R1, when their
+    weights are on this machine ($R1DATA_CLIP_MODEL or the Hugging Face cache), else
+    all-MiniLM-L6-v2. ``model``: "clip", "clip:FOLDER", "minilm" or a sentence-transformers
+    folder. With CLIP a text over its 77 tokens scores 0, as 3D-R1's (``truncate``: cut it)."""
     t = texts(completions)
     n = len(t)
     return semantic_scores(t, column(answer, n, "answer", "scene30k.semantic"),
-                           optional_column(answers, n, "answers", "scene30k.semantic"), model)
+                           optional_column(answers, n, "answers", "scene30k.semantic"), model, truncate)
 
 
-@reward("scene30k.total", columns=("answer", "answers", "target_box"), paper=PAPER, rule_based=False)
+@reward("scene30k.total", columns=("answer", "answers", "target_box"), paper=PAPER, rule_based=False,
+        backend=semantic_encoder)
 def total(prompts: Any = None, completions: Any = (), *, answer: Any = None, answers: Any = None,
           target_box: Any = None, w_format: float = 0.3, w_perception: float = 0.4,
-          w_semantic: float = 0.3, model: str | None = None, **_: Any) -> list[float | None]:
+          w_semantic: float = 0.3, model: str | None = None, truncate: bool = False,
+          **_: Any) -> list[float | None]:
     """0.3 format (graded) + 0.4 perception + 0.3 semantic; perception counts 0 on rows without
     a target box, as in 3D-R1 (so those rows top out at 0.6)."""
     t = texts(completions)
@@ -138,7 +158,8 @@ def total(prompts: Any = None, completions: Any = (), *, answer: Any = None, ans
     name = "scene30k.total"
     fmt = [graded_think_answer(x) for x in t]
     per = perception_scores(t, optional_column(target_box, n, "target_box", name))
-    sem = semantic_scores(t, column(answer, n, "answer", name), optional_column(answers, n, "answers", name), model)
+    sem = semantic_scores(t, column(answer, n, "answer", name), optional_column(answers, n, "answers", name),
+                          model, truncate)
     return weighted([(w_format, fmt), (w_perception, per), (w_semantic, sem)])
 
 
