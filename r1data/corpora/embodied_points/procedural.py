@@ -105,7 +105,7 @@ def point_tasks(rows: Iterable[dict], ctx: StepContext, *, per_scene: dict[str, 
         for k, task in enumerate(tasks):
             ctx.stats.count(f"ability.{task['ability']}")
             yield {"id": f"{row['scene_id']}-{task['ability'].lower()}{k}", "source": row.get("source", "procedural"),
-                   "kind": row.get("kind", ""), "image": row["image"], "objects": objects, **task}
+                   "kind": row.get("kind", ""), "images": [row["image"]], "objects": objects, **task}
 
 
 def _draw_mix(ratios: dict[str, float] | None, n: int, rng: "np.random.Generator") -> dict[str, int]:

@@ -137,7 +137,7 @@ def _region_row(image: tuple[bytes, int, int], mask: np.ndarray, polygon: list[l
     if not points:
         raise BadInput("no_interior_point", "no point lies inside both the mask and its polygon")
     return {"ability": ability, "data_type": data_type, "answer": answer_string(data_type, payload),
-            "points": points, "image": data, "width": w, "height": h, "target_box": _mask_box(mask),
+            "points": points, "images": [data], "width": w, "height": h, "target_box": _mask_box(mask),
             "target_mask": mask_to_png(mask), "kind": "", "objects": [], **extra}
 
 
@@ -338,7 +338,7 @@ class TrajectoriesSource(_FolderSource):
         out: dict = {"id": str(rec.get("id", f"trace-{n}")), "scene_id": str(rec["image"]),
                      "instruction": str(rec["instruction"]).strip(), "ability": "VTG",
                      "data_type": "fsd_visual_trace", "answer": answer_string("fsd_visual_trace", {"trajectory": trace}),
-                     "points": trace, "image": data, "width": w, "height": h, "kind": "", "objects": [],
+                     "points": trace, "images": [data], "width": w, "height": h, "kind": "", "objects": [],
                      "target_category": str(rec.get("object", "")), "target_part": "",
                      "relation": str(rec.get("relation", ""))}
         for key in ("object", "target"):
