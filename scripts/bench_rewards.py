@@ -80,7 +80,7 @@ def family_rows(family: str, rng: np.random.Generator) -> tuple[Callable[[int], 
             {"name": "mobile_use", "arguments": {"action": "click", "coordinate": [546 + 20 * v, 1204]}}) + "</tool_call>"), \
             {"gt_action": gt, "width": 1080, "height": 2400}
     if family == "love":
-        return (lambda v: f"I need to zoom in.\n\n\\boxed{{[{5 * v}, {5 * v + 20}]}}" if v % 2 else
+        return (lambda v: f"I need to zoom in on the video.\n\n\\boxed{{[{5 * v}, {5 * v + 20}]}}" if v % 2 else
                 "I get the answer.\n\n\\boxed{B}"), {"duration": 300, "zoomin_intervals": [[0, 20]],
                                                       "answer": "<answer>B</answer>", "tgt": None}
     if family == "got":

@@ -93,7 +93,7 @@ def test_refcoco_reader_keeps_good_refs_and_rejects_bad_ones(cli, refcoco_dir: P
         assert mask.shape == (48, 64) and points_in_mask(r["points"], mask).all()
         assert all(10 <= x < 40 and 10 <= y < 30 for x, y in r["points"])
     jpeg = next(r for r in rows if r["scene_id"] == "coco-1")
-    assert jpeg["image"]["bytes"][:3] == b"\xff\xd8\xff"          # the source's JPEG kept as is
+    assert jpeg["images"][0]["bytes"][:3] == b"\xff\xd8\xff"          # the source's JPEG kept as is
     reasons = {r["reason"] for r in rejects}
     assert {"corrupt_image", "box_outside_image", "mask_size_mismatch"} <= reasons
 

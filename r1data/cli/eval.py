@@ -141,6 +141,8 @@ def format_report(r: dict[str, Any]) -> str:
         lines.append(f"  {'weighted sum':<{width}}  {_fmt(w['mean']):>8}  ({w['rows']:,} rows; what GRPO adds up)")
     for name, why in r["skipped"].items():
         lines.append(f"  {name}: skipped, {why}")
+    for name, what in r.get("backends", {}).items():
+        lines.append(f"  {name}: scored with {what}")
     if r["metrics"]:
         lines.append("\nmetrics:")
         width = max(len(n) for n in r["metrics"])

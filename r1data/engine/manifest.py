@@ -91,4 +91,13 @@ def make_manifest(r: ResolvedSpec, *, stats: Stats, spec_hash: str, size: int | 
         "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "versions": {"python": platform.python_version(), "pyarrow": pa.__version__},
         "warnings": warnings,
+        "reward_backends": _reward_backends(r.spec.rewards),
     }
+
+
+def _reward_backends(specs: list) -> dict[str, str]:
+    """What would score the spec's model-backed rewards on this machine (3D-R1's semantic: CLIP
+    or MiniLM), so the manifest and the card say it; loads nothing."""
+    from r1data import rewards
+
+    return rewards.backends(specs) if specs else {}

@@ -34,6 +34,7 @@ FAMILIES: dict[str, str] = {
     "vqa_verify": "satori",
     "earthreason": "segearth",
     "embodied_points": "embodied",
+    "embodied_spatial": "embodied",
     "longvideo_reason": "longvideo",
     "trance": "star",
     "android_control": "infigui",
@@ -205,8 +206,8 @@ def evaluate(evaluation: CorpusEvaluation, completions: list[Any], columns: dict
     """Score ``completions`` (aligned with ``columns``).
 
     Returns ``{"rewards": {name: {"mean", "rows", "not_applicable", "weight"[, "unscored"]}},
-    "weighted": {...},
-    "skipped": {name: why}, "metrics": {...}}``. ``weighted`` is what GRPO would add up per
+    "weighted": {...}, "skipped": {name: why}, "metrics": {...}, "backends": {name: what scored it}}``.
+    ``weighted`` is what GRPO would add up per
     row (TRL: the weighted sum of the rewards that apply, None counting as nothing), averaged
     over rows where at least one reward applies. A reward that needs a column the corpus
     lacks, or a judge it was not given, is reported under ``skipped`` instead of failing. A
@@ -249,4 +250,7 @@ def evaluate(evaluation: CorpusEvaluation, completions: list[Any], columns: dict
     hit = [s for s, h in zip(row_sum, row_hit) if h]
     weighted = {"mean": sum(hit) / len(hit) if hit else None, "rows": len(hit)}
     metrics = evaluation.metrics(texts, columns) if evaluation.metrics and n else {}
-    return {"rewards": rewards, "weighted": weighted, "skipped": skipped, "metrics": metrics}
+    from r1data.rewards._core import backends
+
+    scored_by = backends([use for use in evaluation.rewards if use.name in rewards])
+    return {"rewards": rewards, "weighted": weighted, "skipped": skipped, "metrics": metrics, "backends": scored_by}

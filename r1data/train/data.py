@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from r1data.errors import SpecError
-from r1data.train.recipe import LoadedRecipe, RowsSpec
+from r1data.train.recipe import LoadedRecipe, RowsSpec, id_fraction
 
 
 @dataclass
@@ -151,13 +151,18 @@ def read_rows(corpus: Any, rows: RowsSpec, columns: list[str], loaded: LoadedRec
     sql = f"SELECT {select} FROM data WHERE split = '{rows.split}'"
     if rows.where:
         sql += f" AND ({rows.where})"
-    if rows.limit:
+    if rows.limit and rows.fraction is None:
         sql += f" LIMIT {int(rows.limit)}"
     try:
-        return con.sql(sql).to_arrow_table().to_pylist()
+        out = con.sql(sql).to_arrow_table().to_pylist()
     except duckdb.Error as e:
         raise loaded.error(f"a DuckDB condition over the corpus columns ({str(e).splitlines()[0]})",
                            stage, "rows", "where", got=rows.where) from None
+    if rows.fraction is not None:   # a stable share of the split by id (disjoint SFT / GRPO rows)
+        lo, hi = rows.fraction
+        out = [r for r in out if lo <= id_fraction(r["id"]) < hi]
+        out = out[: rows.limit] if rows.limit else out
+    return out
 
 
 def decode_images(value: Any, limit: int | None) -> list[Any] | None:

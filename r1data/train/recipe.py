@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import hashlib
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from r1data.errors import SpecError, UnknownNameError
 from r1data.spec import RewardSpec
@@ -37,7 +38,24 @@ class RowsSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
     split: str = "train"
     where: str | None = Field(None, description="a DuckDB condition over the corpus columns")
+    fraction: tuple[float, float] | None = Field(
+        None, description="[lo, hi): the rows whose id hashes into this part of [0, 1) (a stable hash), so two "
+                          "stages can take disjoint shares of one split, e.g. SFT [0, 0.3333], GRPO [0.3333, 1]")
     limit: int | None = Field(None, gt=0)
+
+    @field_validator("fraction")
+    @classmethod
+    def _fraction(cls, v: tuple[float, float] | None) -> tuple[float, float] | None:
+        if v is not None and not 0.0 <= v[0] < v[1] <= 1.0:
+            raise ValueError("fraction must be [lo, hi) with 0 <= lo < hi <= 1")
+        return v
+
+
+def id_fraction(row_id: object) -> float:
+    """Where a row id falls in [0, 1): the first 8 bytes of its BLAKE2b hash (stable across runs,
+    machines and Python versions), for :attr:`RowsSpec.fraction`."""
+    digest = hashlib.blake2b(str(row_id).encode("utf-8"), digest_size=8).digest()
+    return int.from_bytes(digest, "big") / 2**64
 
 
 class StageSpec(BaseModel):

@@ -5,7 +5,8 @@
 ``{"questions": [...], "answer": [...]}``, paired by file stem (SegEarth-R1 pairs them by
 sorted name order, so the stems must agree). ``DIR/{split}/{split}/...`` (a nested copy) is
 accepted too. An empty ``answer`` list is an empty-target sample. ``DIR`` may also be the
-split folder itself.
+split folder itself. ``split: all`` reads every released split found (train, val, test); each
+row carries its split, which the ``split`` step keeps (val becomes validation).
 
 The source reads only the QA files (a QA file that is not UTF-8, not a JSON object or holds a
 lone surrogate is a reject: ``bad_encoding``, ``bad_json``, ``bad_text``; the wrong shape is
@@ -30,6 +31,9 @@ from r1data.sourcefiles import BadRecord, decode_line, is_regular_file, parse_ob
 from r1data.steps.base import Reject, Source, StepContext, source, step
 
 
+RELEASED_SPLITS = ("train", "val", "test")
+
+
 def split_folder(dir: str, split: str) -> Path:
     """The folder holding ``images/``, ``labels/`` and ``QAs/`` for ``split``."""
     d = Path(dir)
@@ -50,20 +54,27 @@ class EarthReasonReader(Source):
 
     def __init__(self, ctx: StepContext, *, dir: str, split: str = "train"):
         self.ctx = ctx
-        self.folder = split_folder(dir, split)
         self.root = Path(dir).expanduser()
-        self.split = split
-        # only regular files: a FIFO named x.json would block the reader forever
-        self.qa_files = sorted(p for p in (self.folder / "QAs").iterdir()
-                               if p.suffix.lower() in (".json", ".txt") and is_regular_file(p))
+        if split == "all":
+            splits = [s for s in RELEASED_SPLITS if any((c / "QAs").is_dir() for c in (Path(dir) / s / s, Path(dir) / s))]
+            if not splits:
+                split_folder(dir, "train")   # the one-line error naming what was expected
+        else:
+            splits = [split]
+        self.qa_files: list[tuple[str, Path, Path]] = []   # (split, split folder, QA file)
+        for name in splits:
+            folder = split_folder(dir, name)
+            # only regular files: a FIFO named x.json would block the reader forever
+            self.qa_files.extend((name, folder, p) for p in sorted((folder / "QAs").iterdir())
+                                 if p.suffix.lower() in (".json", ".txt") and is_regular_file(p))
 
     def __len__(self) -> int:
         return len(self.qa_files)
 
     def read(self, start: int = 0) -> Iterator[dict | Reject]:
-        for path in self.qa_files[start:]:
+        for split, folder, path in self.qa_files[start:]:
             stem = printable(path.stem)
-            row = {"id": f"{self.split}-{stem}", "image_id": stem, "source": "earthreason"}
+            row = {"id": f"{split}-{stem}", "image_id": stem, "source": "earthreason", "split": split}
             if stem != path.stem:
                 yield Reject(row, "bad_file_name", f"QAs/{printable(path.name)}: the file name is not UTF-8")
                 continue
@@ -82,11 +93,11 @@ class EarthReasonReader(Source):
                     or not isinstance(answers, list) or not all(isinstance(a, str) for a in answers):
                 yield Reject(row, "bad_qa", f"{path}: expected {{\"questions\": [str, ...], \"answer\": [str, ...]}}")
                 continue
-            image = find_image(self.folder / "images", stem)
+            image = find_image(folder / "images", stem)
             if image is None:
-                yield Reject(row, "missing_image", f"{path.name}: no image {stem}.* in {self.folder / 'images'}")
+                yield Reject(row, "missing_image", f"{path.name}: no image {stem}.* in {folder / 'images'}")
                 continue
-            yield {**row, "image_path": str(image), "label_path": str(self.folder / "labels" / f"{stem}.png"),
+            yield {**row, "image_path": str(image), "label_path": str(folder / "labels" / f"{stem}.png"),
                    "question": questions[0], "questions": questions,
                    "answer": answers[0] if answers else EMPTY_ANSWER, "empty_by_qa": not answers,
                    "target_class": "", "classes": []}

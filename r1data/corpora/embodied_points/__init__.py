@@ -9,8 +9,10 @@ The corpus's Python, by role:
 * ``refcoco.py``    real source: RefCOCO / RefCOCO+ / RefCOCOg in the refer toolkit's layout
 * ``reasoning.py``  ``write_problem`` (the task prompt) and the programmatic annotator
 * ``verifiers.py``  the corpus's verifiers
+* ``spatial_qa.py``  Embodied-R1's stage-1 QA rows (the ``embodied_spatial`` corpus)
 
 ``pipelines/embodied_points.yaml`` names these steps in order; docs/embodied-points.md explains.
 """
 
-from r1data.corpora.embodied_points import procedural, readers, reasoning, refcoco, tasks, verifiers  # noqa: F401
+from r1data.corpora.embodied_points import (  # noqa: F401
+    procedural, readers, reasoning, refcoco, spatial_qa, tasks, verifiers)

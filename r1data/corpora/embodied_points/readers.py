@@ -133,7 +133,7 @@ def _region_row(image: tuple[bytes, int, int], mask: np.ndarray, polygon: list[l
     if not points:
         raise BadInput("no_interior_point", "no point lies inside both the mask and its polygon")
     return {"ability": ability, "data_type": data_type, "answer": answer_string(data_type, payload),
-            "points": points, "image": data, "width": w, "height": h, "target_box": _mask_box(mask),
+            "points": points, "images": [data], "width": w, "height": h, "target_box": _mask_box(mask),
             "target_mask": mask_to_png(mask), "kind": "", "objects": [], **extra}
 
 
@@ -264,7 +264,7 @@ class TrajectoriesSource(_FolderSource):
         out: dict = {"id": text_field(rec, "id", where, required=False) or f"trace-{n}", "scene_id": image,
                      "instruction": instruction, "ability": "VTG",
                      "data_type": "fsd_visual_trace", "answer": answer_string("fsd_visual_trace", {"trajectory": trace}),
-                     "points": trace, "image": data, "width": w, "height": h, "kind": "", "objects": [],
+                     "points": trace, "images": [data], "width": w, "height": h, "kind": "", "objects": [],
                      "target_category": text_field(rec, "object", where, required=False),
                      "target_part": "", "relation": text_field(rec, "relation", where, required=False)}
         for key in ("object", "target"):

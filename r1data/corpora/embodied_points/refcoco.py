@@ -195,7 +195,9 @@ class RefCOCOSource(_FolderSource):
     def read(self, start: int = 0) -> Iterator[dict | Reject]:
         yield from self.bad[start:]
         for ref, k in self.items[max(0, start - len(self.bad)):]:
-            row = {"id": f"refcoco-{ref['ref_id']}-{k}", "scene_id": f"coco-{ref['image_id']}", "source": "refcoco"}
+            row = {"id": f"refcoco-{ref['ref_id']}-{k}", "scene_id": f"coco-{ref['image_id']}", "source": "refcoco",
+                   # the split step keeps RefCOCO's own split (train, val, testA, testB)
+                   "split": str(ref.get("split") or "") if isinstance(ref, dict) else ""}
             try:
                 sent = ref["sentences"][k]
                 where = f"ref {ref['ref_id']} sentence {k}"

@@ -194,7 +194,7 @@ class ScanNetQuestions(Source):
             scene = Scene(scene_id=scene_id, room_type="", room_size=room_size(geo), objects=geo.objects,
                           questions=ground_questions(questions, geo.objects, geo), points=geo.points,
                           source=self.dataset)
-            yield {"id": scene_id, "scene": scene}
+            yield {"id": scene_id, "scene": scene, "split": self.split}   # the split step keeps the dataset's own
 
 
 @source("scanqa")
