@@ -230,8 +230,12 @@ def test_refer_data_folder_dataset_and_split_by(cli, tmp_path: Path) -> None:
     res = cli("build", "embodied_points", "--source", "refcoco", "--source-dir", root, "-o", tmp_path / "x")
     assert res.exit_code == 2 and "holds refcoco, refcocog; say which with dataset" in res.stderr
     # the toolkit's standard splitBy: unc for RefCOCO, umd for RefCOCOg; images found where it keeps them
-    assert _instructions(cli, root, tmp_path / "a", "dataset=refcoco") == {"refcoco unc train"}
-    assert _instructions(cli, root, tmp_path / "b", "dataset=refcocog") == {"refcocog umd train"}
+    assert _instructions(cli, root, tmp_path / "a", "dataset=refcoco", "split=train") == {"refcoco unc train"}
+    assert _instructions(cli, root, tmp_path / "b", "dataset=refcocog", "split=train") == {"refcocog umd train"}
+    # the shipped spec reads every split, and each row keeps RefCOCO's own
+    out = tmp_path / "all"
+    assert len(_instructions(cli, root, out, "dataset=refcoco")) == 4
+    assert set(open_corpus(out).splits) == {"train", "validation", "testA", "testB"}
     assert _instructions(cli, root, tmp_path / "c", "dataset=refcoco", "split_by=google", "split=test") == \
         {"refcoco google test"}
     # REFER.getRefIds: testA takes the splits holding an A, test every test split
