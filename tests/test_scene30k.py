@@ -58,7 +58,10 @@ def test_loads_with_datasets_and_declared_features(built: tuple[Path, str], tmp_
     assert feats["target_box"] == datasets.List(datasets.Value("float32"), length=6)
     row = ds["train"][0]
     assert isinstance(row["images"][0], Image.Image) and row["images"][0].size == (224, 224)
-    assert len(row["images"]) == 3
+    assert len(row["images"]) == 5                      # the map and the 4 views kept
+    assert len(row["cameras"]) == len(row["view_objects"]) == 5 and row["cameras"][0] is None
+    assert np.asarray(row["cameras"][1]["intrinsic"]).shape == (3, 3)
+    assert np.asarray(row["cameras"][1]["pose"]).shape == (4, 4)
     assert np.asarray(row["point_cloud"]).shape == (1024, 6)
     assert set(feats) == {f for f in yaml.safe_load((REPO / "schemas/scene30k.yaml").read_text())["fields"]}
 

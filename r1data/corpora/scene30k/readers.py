@@ -195,7 +195,7 @@ class ScanNetQuestions(Source):
                 continue
             scene = Scene(scene_id=scene_id, room_type="", room_size=room_size(geo), objects=geo.objects,
                           questions=ground_questions(questions, geo.objects), points=geo.points,
-                          source=self.dataset)
+                          source=self.dataset, point_labels=geo.point_labels)
             yield {"id": scene_id, "scene": scene}
 
 
