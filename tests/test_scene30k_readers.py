@@ -384,3 +384,25 @@ def test_the_card_says_which_files_the_corpus_was_built_from(cli, tmp_path):  # 
     assert "| `scanrefer/ScanRefer_filtered_train.json` |" in card and f"`{digest}`" in card
     # scene0000 (4 scan files), scene0002 (a boxes file), scene0005 (two arrays): 7 media files
     assert "Media files (images, scans or videos): 7," in card
+
+
+def test_scans_render_their_own_points_with_instance_labels():
+    """A ScanNet scan is drawn as its coloured point cloud; its objects are found in the views."""
+    from r1data.corpora.scene30k.render import draw_views
+    from r1data.corpora.scene30k.scannet import ScanNetLayout, fallback_colors
+    from r1data.corpora.scene30k.scene import Scene
+
+    layout = ScanNetLayout(SCANNET)
+    geo = layout.load("scene0000_00", max_points=50000, rng=np.random.default_rng(0))
+    assert geo.point_labels is not None and geo.point_labels.shape == (len(geo.points), 2)
+    assert set(np.unique(geo.point_labels[:, 0])) - {-1} == {o.id for o in geo.objects}
+    assert {1, 2} <= set(np.unique(geo.point_labels[:, 1]))          # floor and wall points are marked
+    scene = Scene("scene0000_00", "", (4, 3, 2.5), geo.objects, points=geo.points, source="scanqa",
+                  point_labels=geo.point_labels)
+    views = draw_views(scene, None, size=96, candidates=4, top_down=True, fov=60, heights=(1.6, 3.2), radius=1.5)
+    assert views.top_down is not None and views.top_down.camera is None
+    views.min_pixels = 5
+    assert views.shown() >= {2, 3}
+    # a mesh without colours: objects in their category colours, structure light grey, never black
+    rgb = fallback_colors(geo.points[:, :3], geo.point_labels, {o.id: o.category for o in geo.objects})
+    assert rgb.min() > 0.2 and len(np.unique(rgb, axis=0)) >= len(geo.objects)

@@ -268,7 +268,8 @@ def question_rows(row: dict, questions: list[Question]) -> Iterator[dict]:
 def generate_questions(rows: list[dict], ctx: StepContext, *, per_scene: PositiveInt = 8,
                        families: dict[str, NonNegativeFloat] | None = None) -> Iterator[dict]:
     """Expand each scene into question rows: the source's own questions when it has them,
-    else ``per_scene`` questions drawn from ``families`` (name -> weight)."""
+    else ``per_scene`` questions drawn from ``families`` (name -> weight), each about objects
+    that the rendered views show (when ``render_views`` ran first)."""
     families = families or {name: 1.0 for name in FAMILIES}
     unknown = sorted(set(families) - set(FAMILIES))
     if unknown:
@@ -282,6 +283,8 @@ def generate_questions(rows: list[dict], ctx: StepContext, *, per_scene: Positiv
             yield from question_rows(row, scene.questions)
             continue
         rng = ctx.rng(scene.scene_id)
+        # ask only about objects some rendered view shows (all of them, for a count)
+        shown = row["_views"].shown() if row.get("_views") is not None else None
         questions: list[Question] = []
         seen: set[tuple[str, str]] = set()
         for _ in range(per_scene * 4):
@@ -290,6 +293,9 @@ def generate_questions(rows: list[dict], ctx: StepContext, *, per_scene: Positiv
             family = names[int(rng.choice(len(names), p=weights))]
             q = FAMILIES[family](scene, rng)
             if q is None or (q.situation, q.question) in seen:
+                continue
+            if shown is not None and not set(q.object_ids) <= shown:
+                ctx.stats.count("questions_not_shown")
                 continue
             seen.add((q.situation, q.question))
             questions.append(q)

@@ -193,7 +193,7 @@ class ScanNetQuestions(Source):
                 self.ctx.record_file(path, kind="media")
             scene = Scene(scene_id=scene_id, room_type="", room_size=room_size(geo), objects=geo.objects,
                           questions=ground_questions(questions, geo.objects, geo), points=geo.points,
-                          source=self.dataset)
+                          source=self.dataset, point_labels=geo.point_labels)
             yield {"id": scene_id, "scene": scene, "split": self.split}   # the split step keeps the dataset's own
 
 

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from r1data.corpora.scene30k.scene import SceneObject
+from r1data.corpora.scene30k.scene import STRUCTURE_CODES, SceneObject, category_rgb
 from r1data.steps.base import RecordError
 
 STRUCTURE = frozenset({"wall", "floor", "ceiling"})   # dropped unless keep_structure
@@ -226,6 +226,7 @@ class ScanGeometry:
     # matrix, the frame SQA3D's agent poses are given in (see align_agent_pose)
     raw_center: np.ndarray | None = None
     alignment: np.ndarray | None = None
+    point_labels: np.ndarray | None = None   # (N, 2) int32: object id (-1 none), structure code
 
 
 class ScanNetLayout:
@@ -326,11 +327,48 @@ def load_scannet_folder(folder: Path, scene_id: str, *, max_points: int, rng: np
         if vertices["red"].dtype.kind in "ui":   # 8-bit colors (ScanNet); float colors are 0..1 already
             rgb /= 255.0
     else:
-        rgb = np.full((len(xyz), 3), 0.5, dtype=np.float32)
-    points = subsample(np.hstack([xyz.astype(np.float32), rgb]), max_points, rng)
+        rgb = None
+    labels = vertex_labels(seg_indices, groups, {o.id for o in objects})
+    if rgb is None:
+        rgb = fallback_colors(xyz, labels, {o.id: o.category for o in objects})
+    table = subsample(np.hstack([xyz.astype(np.float32), rgb, labels.astype(np.float32)]), max_points, rng)
     files = (mesh, segs, agg, *((meta,) if meta.is_file() else ()))
-    return ScanGeometry(objects, points, "scannet", files=files, raw_center=raw_center,
-                        alignment=matrix if matrix is not None else np.eye(4))
+    return ScanGeometry(objects, table[:, :6].copy(), "scannet", files=files, raw_center=raw_center,
+                        alignment=matrix if matrix is not None else np.eye(4),
+                        point_labels=table[:, 6:].astype(np.int32))
+
+
+def vertex_labels(seg_indices: np.ndarray, groups: list[dict], object_ids: set[int]) -> np.ndarray:
+    """(V, 2) per mesh vertex: the id of the object (among ``object_ids``) whose segments hold
+    it, else -1; and its structure code (1 floor, 2 wall, 3 ceiling, 0 none) from the label."""
+    labels = np.zeros((len(seg_indices), 2), dtype=np.int64)
+    labels[:, 0] = -1
+    seg_ids, inverse = np.unique(seg_indices, return_inverse=True)
+    seg_obj = np.full(len(seg_ids), -1, dtype=np.int64)
+    seg_struct = np.zeros(len(seg_ids), dtype=np.int64)
+    for g in groups:
+        wanted = np.asarray(g["segments"], dtype=np.int64).reshape(-1)
+        pos = np.searchsorted(seg_ids, wanted)
+        ok = pos < len(seg_ids)
+        ok[ok] &= seg_ids[pos[ok]] == wanted[ok]
+        label = str(g["label"]).strip().lower()
+        if int(g["objectId"]) in object_ids:
+            seg_obj[pos[ok]] = int(g["objectId"])
+        seg_struct[pos[ok]] = STRUCTURE_CODES.get(label, 0) if label in STRUCTURE else 0
+    labels[:, 0] = seg_obj[inverse]
+    labels[:, 1] = seg_struct[inverse]
+    return labels
+
+
+def fallback_colors(xyz: np.ndarray, labels: np.ndarray, categories: dict[int, str]) -> np.ndarray:
+    """Colours for a scan whose mesh has none (documented fallback): each object's points in
+    its category colour, floor and walls in light greys, the rest mid grey; never black."""
+    rgb = np.full((len(xyz), 3), 0.6, dtype=np.float32)
+    rgb[labels[:, 1] == STRUCTURE_CODES["floor"]] = (0.80, 0.78, 0.74)
+    rgb[labels[:, 1] >= STRUCTURE_CODES["wall"]] = (0.88, 0.87, 0.84)
+    for oid, category in categories.items():
+        rgb[labels[:, 0] == oid] = np.array(category_rgb(category), dtype=np.float32) / 255.0
+    return rgb
 
 
 def load_boxes_json(path: Path, keep_structure: bool = False) -> ScanGeometry:
@@ -384,9 +422,36 @@ def load_aligned_bbox(folder: Path, scene_id: str, *, max_points: int, rng: np.r
             raise ScanError("unreadable_scene", f"{vert_path}: expected (N, 6+) xyz rgb, got {verts.shape}")
         pts = verts[:, :6].astype(np.float32)
         pts[:, 3:] /= 255.0
-        points = subsample(pts, max_points, rng)
-    files = (path, *((vert_path,) if points is not None else ()))
-    return ScanGeometry(sorted(objects, key=lambda o: o.id), points, "aligned_bbox", files=files)
+        labels = aligned_labels(folder, scene_id, len(pts), {o.id for o in objects})
+        table = subsample(np.hstack([pts, labels.astype(np.float32)]), max_points, rng)
+        points, point_labels = table[:, :6].copy(), table[:, 6:].astype(np.int32)
+        return ScanGeometry(sorted(objects, key=lambda o: o.id), points, "aligned_bbox",
+                            files=(path, vert_path), point_labels=point_labels)
+    return ScanGeometry(sorted(objects, key=lambda o: o.id), points, "aligned_bbox", files=(path,))
+
+
+def aligned_labels(folder: Path, scene_id: str, n: int, object_ids: set[int]) -> np.ndarray:
+    """(N, 2) labels of ``_aligned_vert.npy``'s points from ScanRefer's ``_ins_label.npy``
+    (objectId + 1, 0 unannotated) and ``_sem_label.npy`` (NYU40 ids: 1 wall, 2 floor, 22
+    ceiling) when they are there and have one entry per point; else -1 / 0."""
+    labels = np.zeros((n, 2), dtype=np.int64)
+    labels[:, 0] = -1
+    for suffix, column in (("_ins_label.npy", 0), ("_sem_label.npy", 1)):
+        path = folder / f"{scene_id}{suffix}"
+        if not path.is_file():
+            continue
+        try:
+            values = np.load(path, allow_pickle=False).reshape(-1).astype(np.int64)
+        except (OSError, ValueError):
+            continue
+        if len(values) != n:
+            continue
+        if column == 0:
+            ids = values - 1
+            labels[:, 0] = np.where(np.isin(ids, sorted(object_ids)), ids, -1)
+        else:
+            labels[:, 1] = np.select([values == 2, values == 1, values == 22], [1, 2, 3], 0)
+    return labels
 
 
 def find_file(root: Path, name: str) -> Path | None:
