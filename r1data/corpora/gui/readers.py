@@ -1,0 +1,1 @@
+"""Real sources (AndroidControl, ScreenSpot): filled in below."""
