@@ -16,7 +16,8 @@ import pytest
 
 from r1data import rewards
 from r1data.parsing import mobile_use_call_json, parse_mobile_use_call
-from r1data.rewards.infigui import match_action, metrics, resized_frame, swipe_direction, word_f1
+from r1data.rewards.infigui import match_action, metrics, resized_frame, swipe_direction
+from r1data.rewards.infigui_subgoal import word_f1
 
 W, H = 1080, 2400                  # smart_resize(2400, 1080, max_pixels=6400*28*28) -> 1092 x 2408
 RW, RH = 1092, 2408

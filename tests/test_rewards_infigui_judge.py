@@ -11,7 +11,7 @@ import pytest
 
 from r1data import rewards
 from r1data.errors import UsageError
-from r1data.rewards.infigui_judge import SubgoalJudge, forget_judges, subgoal_judge
+from r1data.rewards.infigui_subgoal import SubgoalJudge, forget_judges, subgoal_judge
 from tests.servers import OpenAIChatServer
 
 

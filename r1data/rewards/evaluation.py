@@ -47,7 +47,7 @@ METRICS: dict[str, tuple[Metrics, tuple[str, ...]]] = {
     "xiangqi": (xiangqi.metrics, ("legal_moves", "best_move", "best_score", "scored_moves", "scored_values",
                                   "side_to_move", "situation")),
     "segearth": (segearth.metrics, ("mask",)),
-    "infigui": (infigui.metrics, ("gt_action", "width", "height", "target_box")),
+    "infigui": (infigui.metrics, ("gt_action", "width", "height", "target_box", "task")),
 }
 
 

@@ -27,9 +27,8 @@ instead of an error counted against the model; ``null`` values in a ground truth
 (the released JSON omits absent keys: its code would fail on a ``null`` box list).
 ``score_other=True`` scores ``key`` / ``terminate`` ground truths (text / status) as our extension.
 
-``infigui.subgoal`` is the paper's sub-goal guidance as we read it (no code or formula is
-released): the ``<step>`` sub-goal in the reasoning against the row's reference ``sub_goal``,
-scored by a judge model (``judge: PROFILE``) or, offline, by word-overlap F1 (``judge: rule``).
+``infigui.subgoal`` (:mod:`r1data.rewards.infigui_subgoal`) is the paper's sub-goal guidance as
+we read it: no code or formula is released.
 """
 
 from __future__ import annotations
@@ -37,15 +36,13 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from r1data.errors import UsageError
 from r1data.geometry import smart_resize
 from r1data.parsing import parse_mobile_use_call, tag_content
-from r1data.rewards._core import column, optional_column, reward, texts, weighted
+from r1data.rewards._core import column, reward, texts, weighted
 
 PAPER = "InfiGUI-R1 (Reallm-Labs/InfiGUI-R1), eval/android_control/evaluate_android_control.py"
 PAPER_SUBGOAL = "InfiGUI-R1 (arXiv 2504.14239) sub-goal guidance; formula not released, ours"
@@ -297,93 +294,45 @@ def point_in_box(prompts: Any = None, completions: Any = (), *, target_box: Any 
 
 # -- sub-goal guidance ----------------------------------------------------------------------------
 
-_WORDS = re.compile(r"[a-z0-9]+")
-_STOP = frozenset("a an the to of in on at for and or is it its this that then i will my me be by with "
-                  "as from into so now".split())
-
-
 def sub_goal_of(text: str | None) -> str | None:
     """The first ``<step>...</step>`` inside the reasoning (``<think>``), else anywhere."""
     think = tag_content(text, "think")
     return tag_content(think, "step") or tag_content(text, "step")
 
 
-def word_f1(pred: str, ref: str) -> float:
-    """F1 of the content words (lower-cased, stop words out) of two sub-goals."""
-    a = [w for w in _WORDS.findall(pred.lower()) if w not in _STOP]
-    b = [w for w in _WORDS.findall(ref.lower()) if w not in _STOP]
-    if not a or not b:
-        return float(a == b)
-    common = sum(min(a.count(w), b.count(w)) for w in set(a))
-    if common == 0:
-        return 0.0
-    p, r = common / len(a), common / len(b)
-    return 2 * p * r / (p + r)
-
-
-JudgeParam = Any   # "rule" | an annotator profile name or path | a callable (items) -> scores
-
-
-def resolve_subgoal_judge(judge: JudgeParam) -> Callable[[list[tuple[str, str, str]]], list[float | None]]:
-    """``judge`` as a batch scorer of ``(goal, predicted, reference)`` sub-goal triples."""
-    if judge is None or judge == "rule":
-        return lambda items: [word_f1(p, r) for _, p, r in items]
-    if isinstance(judge, str):
-        from r1data.rewards.infigui_judge import subgoal_judge
-
-        return subgoal_judge(judge).score_many
-    if callable(judge):
-        return judge
-    raise UsageError(f"infigui.subgoal: judge must be 'rule', an annotator profile name or path, or a "
-                     f"callable; got {type(judge).__name__}")
-
-
-@reward("infigui.subgoal", columns=("sub_goal", "goal", "gt_action", "width", "height"), paper=PAPER_SUBGOAL,
-        rule_based=False)
-def subgoal(prompts: Any = None, completions: Any = (), *, sub_goal: Any = None, goal: Any = None,
-            gt_action: Any = None, width: Any = None, height: Any = None, judge: JudgeParam = "rule",
-            only_if_wrong: bool = False, **_: Any) -> list[float | None]:
-    """How well the ``<step>`` sub-goal of the reasoning states the reference ``sub_goal``, in
-    [0, 1]: a judge model's score (``judge: PROFILE``) or word-overlap F1 (``rule``). 0 without
-    a ``<step>``; None without a reference or where the judge gave no score. ``only_if_wrong``
-    scores only rows whose action is wrong (None elsewhere), a reading some summaries give."""
-    t = texts(completions)
-    n = len(t)
-    refs = column(sub_goal, n, "sub_goal", "infigui.subgoal")
-    goals = optional_column(goal, n, "goal", "infigui.subgoal")
-    out: list[float | None] = [None] * n
-    asked: list[int] = []
-    items: list[tuple[str, str, str]] = []
-    wrong = [True] * n
-    if only_if_wrong:
-        acts = action(completions=t, gt_action=column(gt_action, n, "gt_action", "infigui.subgoal"),
-                      width=width, height=height)
-        wrong = [a is not None and a < 1.0 for a in acts]
-    for i, (text, ref) in enumerate(zip(t, refs)):
-        if not ref or not wrong[i]:
-            continue
-        pred = sub_goal_of(text)
-        if not pred:
-            out[i] = 0.0
-            continue
-        asked.append(i)
-        items.append((str(goals[i] or ""), pred, str(ref)))
-    if items:
-        for i, score in zip(asked, resolve_subgoal_judge(judge)(items)):
-            out[i] = score
-    return out
-
-
 # -- the evaluation's numbers -------------------------------------------------------------------
 
 def metrics(completions: list[str], columns: dict[str, list[Any]]) -> dict[str, float | int | None]:
-    """AndroidControl's numbers as ``compute_scores`` counts them (fractions, not percent): type
-    and exact-match accuracy over every scored step (a prediction it cannot read or judge counts
-    as wrong), click accuracy as exact ``click`` predictions over the click steps judged without
-    an error, the error count, and ScreenSpot accuracy (point in box) where rows have a box."""
+    """AndroidControl's numbers as ``compute_scores`` counts them (fractions, not percent), over
+    every row and, with a ``task`` column, per level (``low_*``, ``high_*``: AndroidControl-Low
+    and -High): type and exact-match accuracy over every scored step (a prediction it cannot read
+    or judge counts as wrong), click accuracy as exact ``click`` predictions over the click steps
+    judged without an error (so an ``open`` matched by a click counts, as there), the error
+    count; and ScreenSpot accuracy (point in box) over the grounding rows."""
     n = len(completions)
     gts = columns.get("gt_action") or [None] * n
     ws, hs = columns.get("width") or [0] * n, columns.get("height") or [0] * n
+    tasks = columns.get("task") or [None] * n
+    out: dict[str, float | int | None] = {}
+    for level in (None, "low", "high"):
+        keep = [i for i in range(n) if level is None or tasks[i] == level]
+        if level is not None and not keep:
+            continue
+        prefix = f"{level}_" if level else ""
+        out.update({prefix + k: v for k, v in _counts([completions[i] for i in keep], [gts[i] for i in keep],
+                                                       [ws[i] for i in keep], [hs[i] for i in keep]).items()})
+    boxes = columns.get("target_box")
+    grounding: list[float] = []
+    if boxes is not None:
+        keep = [i for i in range(n) if tasks[i] in (None, "grounding")]
+        grounding = [v for v in point_in_box(completions=[completions[i] for i in keep],
+                                             target_box=[boxes[i] for i in keep], width=[ws[i] for i in keep],
+                                             height=[hs[i] for i in keep]) if v is not None]
+    out["screenspot_acc"] = float(np.mean(grounding)) if grounding else None
+    return out
+
+
+def _counts(completions: list[str], gts: list, ws: list, hs: list) -> dict[str, float | int | None]:
     typ = ok = clicks = click_ok = errors = scored = 0
     for text, g, w, h in zip(completions, gts, ws, hs):
         pred = parse_mobile_use_call(text)
@@ -398,13 +347,5 @@ def metrics(completions: list[str], columns: dict[str, list[Any]]) -> dict[str, 
             continue
         clicks += ground_truth(g)["action"] == "click"          # type: ignore[index]
         click_ok += judged[1] and pred.get("action") == "click"
-    boxes = columns.get("target_box")
-    grounding = [v for v in point_in_box(completions=completions, target_box=boxes, width=ws, height=hs)
-                 if v is not None] if boxes is not None else []
-    return {
-        "type_match_acc": typ / scored if scored else None,
-        "exact_match_acc": ok / scored if scored else None,
-        "click_match_acc": click_ok / clicks if clicks else None,
-        "errors": errors,
-        "screenspot_acc": float(np.mean(grounding)) if grounding else None,
-    }
+    return {"type_match_acc": typ / scored if scored else None, "exact_match_acc": ok / scored if scored else None,
+            "click_match_acc": click_ok / clicks if clicks else None, "errors": errors}

@@ -122,25 +122,25 @@ def instruction_for(el: dict, rng: np.random.Generator) -> str:
 
 def grounding_rows(ep: Episode, capture: Capture, k: int, count: int, rng: np.random.Generator) -> list[dict]:
     """Up to ``count`` rows pointing at elements of one screen (distinct labels, not covered)."""
-    rw, rh = ep.frame
     found = _unique(capture)
     if not found or count <= 0:
         return []
     picks = [found[i] for i in sorted(rng.choice(len(found), size=min(count, len(found)), replace=False))]
-    rows = []
-    for j, el in enumerate(picks):
-        instruction = instruction_for(el, rng)
-        box = int_box(el["box"])
-        action = Action("click", centre(el["box"]), candidate_bbox=[box])
-        row = _common(ep, capture, rw, rh)
-        row.update({"id": f"{ep.episode_id}-g{k:02d}-{j}", "step": k, "task": "grounding", "recovery": "",
-                    "goal": instruction, "step_instruction": "", "sub_goal": f"Locate {instruction}",
-                    "history": [], "problem": user_message(instruction, None, []),
-                    "action": json.loads(action.history()), "gt_action": action.ground_truth(), "action_type": "click",
-                    "screen_after": None, "data_type": "icon" if el["role"] in ("back", "icon", "fab") else "text",
-                    **_target(el, action)})
-        rows.append(row)
-    return rows
+    return [grounding_row(ep, capture, el, instruction_for(el, rng), f"{ep.episode_id}-g{k:02d}-{j}", k)
+            for j, el in enumerate(picks)]
+
+
+def grounding_row(ep: Episode, capture: Capture, el: dict, instruction: str, row_id: str, k: int = 0) -> dict:
+    """One grounding row: ``instruction`` names ``el``; the answer is a click at its centre."""
+    rw, rh = ep.frame
+    action = Action("click", centre(el["box"]), candidate_bbox=[int_box(el["box"])])
+    row = _common(ep, capture, rw, rh)
+    row.update({"id": row_id, "step": k, "task": "grounding", "recovery": "", "goal": instruction,
+                "step_instruction": "", "sub_goal": f"Locate {instruction}", "history": [],
+                "problem": user_message(instruction, None, []), "action": json.loads(action.history()),
+                "gt_action": action.ground_truth(), "action_type": "click", "screen_after": None,
+                "data_type": "icon" if el["role"] in ("back", "icon", "fab") else "text", **_target(el, action)})
+    return row
 
 
 def as_json(value: Any) -> str:
