@@ -112,7 +112,6 @@ def files(rng: np.random.Generator) -> tuple[App, list[Task]]:
             ext = pick(rng, EXT[folder])
             size = f"{rng.uniform(0.1, 12):.1f} MB" if ext not in (".txt",) else f"{int(rng.integers(2, 90))} KB"
             date = f"{pick(rng, MONTHS)} {int(rng.integers(1, 29))}"
-             # a detail screen per file
             did = f"{fid}-f{j}"
             entry = app.put(screen, "body", El("file_row", name + ext, sub=f"{size} · {date}", nav=did, icon="file",
                                                color="#90a4ae", longpress=dlg.id))[0]

@@ -29,12 +29,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from r1data.corpora.gui.actions import Action, centre, int_box, swipe_between
+from r1data.corpora.gui.actions import Action, int_box, swipe_between
 from r1data.corpora.gui.browser import Capture
 from r1data.corpora.gui.episodes import LEVELS
 from r1data.corpora.gui.rows import Episode, Record, grounding_row, step_rows
 from r1data.corpora.gui.tfrecord import TFRecordError, parse_example, parse_forest, read_tfrecords
-from r1data.corpora.vqa_verify.imagefiles import BadImage, decode_image, read_image
+from r1data.corpora.vqa_verify.imagefiles import decode_image, read_image
 from r1data.errors import UsageError
 from r1data.steps.base import RecordError, Reject, Source, StepContext, source
 
@@ -315,4 +315,4 @@ class ScreenSpotSource(_Folder):
         return row
 
 
-__all__ = ["AndroidControlSource", "AndroidControlJsonSource", "ScreenSpotSource", "BadImage"]
+__all__ = ["AndroidControlSource", "AndroidControlJsonSource", "ScreenSpotSource"]
