@@ -225,3 +225,28 @@ def test_a_missing_chromium_is_a_one_line_error(tmp_path: Path, cli, monkeypatch
     assert r.exit_code == 1
     assert "chromium not found" in r.stderr and "apt-get install chromium" in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.slow
+def test_review_push_draws_the_target_box_and_the_point(built: tuple[Path, list[dict]]) -> None:
+    from r1data.review.convert import prediction_result
+    from r1data.review.layout import config_controls
+    from r1data.review.push import TaskBuilder, corpus_layout
+
+    out, _ = built
+    corpus = open_corpus(out)
+    layout = corpus_layout(corpus)
+    controls = config_controls(layout.label_config())
+    assert {("Image", "image"), ("Image", "screen_after"), ("RectangleLabels", "target_box"),
+            ("KeyPointLabels", "point"), ("TextArea", "solution"), ("TextArea", "gt_action")} <= controls
+    assert layout.draw_on == "image"
+    row = next(r for r in corpus.table("train").to_pylist() if r["point"] is not None and r["target_box"])
+    size = TaskBuilder(layout, None, "v").image_size(row)  # type: ignore[arg-type]
+    assert size == (row["width"], row["height"])
+    result = {r["from_name"]: r["value"] for r in prediction_result(row, layout, size)}
+    x1, y1, x2, y2 = row["target_box"]
+    box = result["target_box"]
+    assert box["x"] == pytest.approx(100 * x1 / row["width"]) and box["width"] == pytest.approx(100 * (x2 - x1) / row["width"])
+    assert box["y"] == pytest.approx(100 * y1 / row["height"])
+    assert result["point"]["x"] == pytest.approx(100 * row["point"][0] / row["width"])
+    assert result["point"]["y"] == pytest.approx(100 * row["point"][1] / row["height"])

@@ -19,7 +19,7 @@ from r1data.rewards.infigui import format_ as format_reward
 from r1data.steps.checks import verifier
 
 CLICKABLE = {"back", "icon", "nav_row", "item_row", "chat_row", "file_row", "toggle_row", "check_row", "radio_row",
-             "input", "button", "dialog_button", "fab", "tab", "app_icon", "element", "text", "icon_el"}
+             "input", "button", "dialog_button", "fab", "tab", "app_icon", "element", "text"}
 
 
 def _gt(row: dict) -> dict:
@@ -34,11 +34,14 @@ def gui_point_in_target(row: dict) -> bool | tuple[bool, str]:
     if gt.get("action") not in ("click", "long_press"):
         return True
     point, box = row.get("point"), row.get("target_box")
+    boxes = gt.get("candidate_bbox") or []
+    if point is not None and box is None and not boxes and row.get("source") != "procedural":
+        # real data with no element under the point: the evaluation's distance rule still applies
+        return (0 <= point[0] < row["width"] and 0 <= point[1] < row["height"]) or (False, f"point {point} off screen")
     if point is None or box is None:
         return False, f"a {gt.get('action')} without a point or a target box"
     if not (box[0] <= point[0] <= box[2] and box[1] <= point[1] <= box[3]):
         return False, f"point {point} is outside the target box {box}"
-    boxes = gt.get("candidate_bbox") or []
     if not any(b[0] <= box[0] + 1 and b[1] <= box[1] + 1 and box[2] - 1 <= b[2] and box[3] - 1 <= b[3] for b in boxes):
         return False, f"the target box {box} is not among the candidate boxes {boxes}"
     return True
@@ -48,6 +51,8 @@ def gui_point_in_target(row: dict) -> bool | tuple[bool, str]:
 def gui_action_fits_element(row: dict) -> bool | tuple[bool, str]:
     """The action type suits the element it acts on (``target_role``)."""
     kind, role = _gt(row).get("action"), row.get("target_role") or ""
+    if row.get("source") != "procedural" and role in ("element", "text", "scroll", "icon"):
+        role = "element"            # an accessibility node's class says little of what it does
     if kind == "type":
         ok = role in ("input", "")
     elif kind == "swipe":
