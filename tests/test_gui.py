@@ -250,3 +250,39 @@ def test_review_push_draws_the_target_box_and_the_point(built: tuple[Path, list[
     assert box["y"] == pytest.approx(100 * y1 / row["height"])
     assert result["point"]["x"] == pytest.approx(100 * row["point"][0] / row["width"])
     assert result["point"]["y"] == pytest.approx(100 * row["point"][1] / row["height"])
+
+
+@pytest.mark.slow
+def test_an_api_annotator_writes_the_reasoning_and_the_call_stays_the_ground_truth(
+        tmp_path: Path, cli, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    _need_chromium()
+    from r1data.parsing import tag_content
+    from tests.servers import OpenAIChatServer
+
+    seen: list[int] = []
+
+    def model(prompt: str, n_images: int) -> str:
+        seen.append(n_images)
+        if "Tell " in prompt or "Text " in prompt:           # some tasks get a reply without a sub-goal
+            return "<think>I would tap the chat.</think>"
+        goal = prompt.split("Task of the user: ")[1].split("\n")[0]
+        return f"<think>The screen shows the app. <step>Work towards: {goal}</step> I act now.</think>"
+
+    monkeypatch.setenv("R1DATA_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("TEST_VLM_KEY", "sk-test")
+    with OpenAIChatServer(respond=model) as server:
+        profile = tmp_path / "vlm.yaml"
+        profile.write_text(f"provider: openai\nmodel: test-vlm\nbase_url: {server.url}\napi_key_env: TEST_VLM_KEY\n"
+                           "max_concurrency: 4\nmax_retries: 0\nparse_retries: 0\n")
+        r = cli("build", "gui", "--size", "20", "-o", tmp_path / "out", "--annotator", profile, "--no-progress")
+    assert r.exit_code == 0, r.stderr
+    assert seen and all(n == 1 for n in seen)                          # the screenshot went along
+    rows = [row for s in open_corpus(tmp_path / "out").splits for row in open_corpus(tmp_path / "out").table(s).to_pylist()]
+    assert rows
+    for row in rows:
+        assert tag_content(tag_content(row["solution"], "think"), "step").startswith("Work towards: ")
+        score = rewards.load("infigui.action")(completions=[row["solution"]], gt_action=[row["gt_action"]],
+                                               width=[row["width"]], height=[row["height"]])
+        assert score == [1.0]
+    rejects = open_corpus(tmp_path / "out").rejects().to_pylist()
+    assert all(rj["reason"] == "unparsable_reply" for rj in rejects)

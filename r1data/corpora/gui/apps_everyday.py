@@ -149,7 +149,7 @@ def messaging(rng: np.random.Generator) -> tuple[App, list[Task]]:
         box.enter = send.id
         app.templates[chat.list_id] = El("bubble", "", meta="me")
         chats.append((row, box, send, chat))
-    for row, box, send, chat in pick(rng, chats, 2):
+    for row, box, send, chat in pick(rng, chats[len(chats) // 3:], 2):      # older chats: lower in the list
         text = pick(rng, MESSAGES)
         who = row.label
         tasks.append(Task("messaging.send", phrase(rng, ['Send "{m}" to {p}', 'Text {f}: "{m}"',

@@ -120,7 +120,8 @@ def files(rng: np.random.Generator) -> tuple[App, list[Task]]:
             app.put(detail, "body", El("kv", "Size", sub=size), El("kv", "Modified", sub=date),
                     El("kv", "Location", sub=f"/storage/{folder}"))
             entries.append(entry)
-        target = pick(rng, entries)
+        # files further down the list half the time: finding them takes swipes on small screens
+        target = pick(rng, entries[len(entries) // 2:] if rng.random() < 0.5 else entries)
         open_folder = click(row, f"Click on the {folder} folder", f"Open {folder}, where {target.label} is",
                             screen=fid)
         tasks.append(Task("files.open", phrase(rng, ["Open {f} from my {d} folder", "Show me the details of {f} in {d}",

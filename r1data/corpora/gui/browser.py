@@ -7,6 +7,10 @@ episode loads into a fresh document (``about:blank`` then the page), so no state
 episodes. Timers run on Playwright's fake clock: a splash screen, a long press or a wait takes no
 wall time and happens the same way on every machine.
 
+Playwright's sync API runs an event loop in the thread that uses it, so every browser call runs
+on one thread of its own (:meth:`Browser.run`): the main thread's asyncio stays free for the
+annotator client, which runs its own loop there.
+
 Nothing outlives the build: the browser is closed at exit, and if the process is killed the
 Playwright driver sees its pipe close and takes the browser down with it.
 """
@@ -15,9 +19,13 @@ from __future__ import annotations
 
 import atexit
 import os
+import queue
 import shutil
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from r1data.corpora.gui.ui import Device
 from r1data.errors import R1DataError
@@ -63,8 +71,46 @@ class Capture:
         return next((e for e in self.elements if e["id"] == el_id), None)
 
 
+T = TypeVar("T")
+
+
+class _Thread:
+    """One daemon thread running calls in order (Playwright objects stay on the thread that made them)."""
+
+    def __init__(self) -> None:
+        self._q: queue.Queue = queue.Queue()
+        self._t = threading.Thread(target=self._loop, name="r1data-chromium", daemon=True)
+        self._t.start()
+
+    def _loop(self) -> None:
+        while True:
+            item = self._q.get()
+            if item is None:
+                return
+            fut, fn, args = item
+            if fut.set_running_or_notify_cancel():
+                try:
+                    fut.set_result(fn(*args))
+                except BaseException as e:  # handed to the caller, who re-raises it
+                    fut.set_exception(e)
+
+    def call(self, fn: Callable[..., T], *args: Any) -> T:
+        if threading.current_thread() is self._t:
+            return fn(*args)
+        fut: Future = Future()
+        self._q.put((fut, fn, args))
+        return fut.result()
+
+    def stop(self) -> None:
+        self._q.put(None)
+        self._t.join(timeout=30)
+
+
 class Browser:
-    """A lazily started Chromium with one context and page per :class:`Device`."""
+    """A lazily started Chromium with one context and page per :class:`Device`.
+
+    :meth:`load`, :meth:`capture` and every call on the pages they return must run inside
+    :meth:`run` (the browser's own thread)."""
 
     def __init__(self, executable: str | None = None, timeout_s: float = 20.0):
         self.executable = resolve_chromium(executable)
@@ -72,7 +118,14 @@ class Browser:
         self._pw: Any = None
         self._browser: Any = None
         self._pages: dict[Device, Any] = {}
+        self._thread: _Thread | None = None
         self.errors: list[str] = []
+
+    def run(self, fn: Callable[..., T], *args: Any) -> T:
+        """``fn(*args)`` on the browser's thread; its result, or its exception raised here."""
+        if self._thread is None:
+            self._thread = _Thread()
+        return self._thread.call(fn, *args)
 
     def _start(self) -> None:
         from playwright.sync_api import sync_playwright
@@ -82,7 +135,7 @@ class Browser:
             self._browser = self._pw.chromium.launch(executable_path=self.executable, args=ARGS,
                                                      timeout=self.timeout_ms)
         except Exception as e:          # playwright's Error: the binary exists but does not start
-            self.close()
+            self._close()
             raise BrowserUnavailable(f"chromium at {self.executable} did not start: {str(e).splitlines()[0]}") from None
 
     def page(self, device: Device) -> Any:
@@ -137,6 +190,15 @@ class Browser:
                 pass
 
     def close(self) -> None:
+        if self._thread is None:
+            return
+        try:
+            self._thread.call(self._close)
+        finally:
+            self._thread.stop()
+            self._thread = None
+
+    def _close(self) -> None:
         for device in list(self._pages):
             self._drop(device)
         for thing in (self._browser, self._pw):

@@ -119,7 +119,7 @@ class GuiEpisodes:
             if browser is None:
                 browser = shared_browser(self.chromium, self.timeout_s)
             try:
-                out = self.execute(self.plan(item), item, browser)
+                out = browser.run(self.execute, self.plan(item), item, browser)
             except RecordError as e:
                 self.ctx.stats.count(f"episodes_rejected.{e.reason}")
                 yield Reject({k: v for k, v in item.items()}, e.reason, e.detail)
