@@ -144,19 +144,12 @@ def _chromium_wrapper(tmp_path: Path) -> tuple[Path, Path]:
     return wrapper, pids
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    stat = Path(f"/proc/{pid}/stat").read_text() if Path(f"/proc/{pid}/stat").exists() else ""
-    return bool(stat) and stat.split(")")[-1].split()[0] != "Z"      # a zombie is gone
-
-
 def _gone(pids: list[int], within: float = 10.0) -> bool:
+    from r1data.procs import alive
+
     deadline = time.time() + within
     while time.time() < deadline:
-        if not any(_alive(p) for p in pids):
+        if not any(alive(p) for p in pids):
             return True
         time.sleep(0.2)
     return False
@@ -168,21 +161,23 @@ def test_the_browser_dies_with_the_build(tmp_path: Path) -> None:
     wrapper, pids = _chromium_wrapper(tmp_path)
     env = {**os.environ, "R1DATA_CHROMIUM": str(wrapper), "PYTHONPATH": str(REPO)}
     done = subprocess.run([sys.executable, "-m", "r1data", "build", "gui", "--size", "6", "-o", str(tmp_path / "a"),
-                           "--no-progress"], env=env, capture_output=True, text=True, timeout=300)
+                           "--workers", "2", "--no-progress"], env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     started = [int(p) for p in pids.read_text().split()]
     assert started and _gone(started), "chromium outlived a finished build"
-    pids.unlink()
-    proc = subprocess.Popen([sys.executable, "-m", "r1data", "build", "gui", "--size", "400", "-o", str(tmp_path / "b"),
-                             "--no-progress"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 120
-    while not pids.exists() and time.time() < deadline:
-        time.sleep(0.2)
-    time.sleep(2)
-    proc.send_signal(signal.SIGKILL)                                   # killed mid-build
-    proc.wait(timeout=30)
-    started = [int(p) for p in pids.read_text().split()]
-    assert started and _gone(started), "chromium outlived a killed build"
+    for workers in ("1", "2"):                  # the browser in the build's process, then in its workers
+        pids.unlink()
+        proc = subprocess.Popen([sys.executable, "-m", "r1data", "build", "gui", "--size", "400", "-o",
+                                 str(tmp_path / f"b{workers}"), "--workers", workers, "--no-progress"],
+                                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.time() + 120
+        while (not pids.exists() or len(pids.read_text().split()) < int(workers)) and time.time() < deadline:
+            time.sleep(0.2)
+        time.sleep(2)
+        proc.send_signal(signal.SIGKILL)                               # killed mid-build
+        proc.wait(timeout=30)
+        started = [int(p) for p in pids.read_text().split()]
+        assert len(started) == int(workers) and _gone(started), f"chromium outlived a killed build (workers {workers})"
 
 
 def test_bad_pages_and_apps_that_do_not_react_are_rejected_with_a_reason() -> None:

@@ -11,7 +11,7 @@ import pytest
 
 from r1data import rewards
 from r1data.errors import UsageError
-from r1data.rewards.infigui_subgoal import SubgoalJudge, forget_judges, subgoal_judge
+from r1data.rewards.infigui_subgoal import SubgoalJudge, forget_judges, subgoal_judge  # noqa: F401
 from tests.servers import OpenAIChatServer
 
 
@@ -65,10 +65,14 @@ def test_the_judge_scores_sub_goals_in_one_batch_and_the_cache_answers_a_rerun(s
 
 
 def test_an_unparsable_or_out_of_range_answer_is_none_not_a_guess(server, profile) -> None:  # type: ignore[no-untyped-def]
+    from r1data.rewards.judged import counting_unscored
+
     fn = rewards.load("infigui.subgoal", judge=profile)
-    got = fn(completions=[step("prose answer"), step("range answer"), step("open the list")],
-             sub_goal=["open the list"] * 3, goal=["g"] * 3)
+    with counting_unscored() as counts:
+        got = fn(completions=[step("prose answer"), step("range answer"), step("open the list")],
+                 sub_goal=["open the list"] * 3, goal=["g"] * 3)
     assert got == [None, None, 0.9]
+    assert counts == {"unparsable": 2}            # None with a counted reason, never a 0
     assert server.calls == 2 + 1 + 1               # prose is re-asked once (parse_retries 1), then dropped
 
 

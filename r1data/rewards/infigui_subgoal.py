@@ -9,22 +9,17 @@ of the paper say it is applied; off by default.
 
 The judge: one request per row, rendered from ``annotators/templates/gui_subgoal_judge.jinja`` (a
 workspace copy overrides it) with the task ``goal``, the ``predicted`` and the ``reference``
-sub-goal. The answer must be ``{"score": N}`` with N in ``[0, scale]``; the reward is
-``N / scale``, and anything else (or a failed call) is None for that row, never a guess. All
-requests of a batch go through one :class:`~r1data.annotators.client.AnnotatorClient`: the
-profile's concurrency, rate limits, retries, timeout and the response cache
-(``$R1DATA_CACHE_DIR/annotations.sqlite``), so scoring the same completions again makes no
-request; the client's usage counts calls, cache hits and dollars. Judges live for the process
-(GRPO calls the reward every step). Kept small on purpose: the generic model-backed reward
-machinery (``r1data/rewards/judged.py``) can take it over.
+sub-goal, asked through :mod:`r1data.rewards.judged` (the generic model-backed reward machinery:
+one concurrent batch per reward call through the profile's annotator client, the response cache,
+the profile's ``timeout_s``). The answer must be ``{"score": N}`` with N in ``[0, scale]``; the
+reward is ``N / scale``; anything else, a failed or timed-out call, is None for that row and
+counted with its reason (``r1data eval`` reports the counts, ``r1data train`` logs them), never a
+guess.
 """
 
 from __future__ import annotations
 
-import os
 import re
-import threading
-import weakref
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -33,6 +28,7 @@ from r1data.errors import UsageError
 from r1data.rewards._core import column, optional_column, reward, texts
 from r1data.rewards.got_judge import DEFAULT_SCALE, parse_score
 from r1data.rewards.infigui import PAPER_SUBGOAL, action, sub_goal_of
+from r1data.rewards.judged import Ask, judge_for
 
 TEMPLATE = "gui_subgoal_judge"
 
@@ -106,78 +102,38 @@ def subgoal(prompts: Any = None, completions: Any = (), *, sub_goal: Any = None,
     return out
 
 
+def subgoal_judge(profile: str | Path, scale: float = DEFAULT_SCALE) -> "SubgoalJudge":
+    """The sub-goal judge of a profile name or path (its model judge is kept per process)."""
+    return SubgoalJudge(profile, scale=scale)
+
+
 class SubgoalJudge:
-    """Scores ``(goal, predicted, reference)`` sub-goal triples in [0, 1] (or None) with a profile."""
+    """Scores ``(goal, predicted, reference)`` sub-goal triples in [0, 1], or None with a counted
+    reason, through :func:`r1data.rewards.judged.judge_for` (one model judge per profile and
+    process: batched, cached, bounded by the profile's ``timeout_s``)."""
 
-    def __init__(self, profile: str | Path, *, scale: float = DEFAULT_SCALE, cache: Any = "default",
-                 refresh: bool = False, workspace: str | Path | None = None):
-        from r1data.annotators import providers
-        from r1data.annotators.cache import ResponseCache
-        from r1data.annotators.client import AnnotatorClient
-        from r1data.annotators.profile import load_profile
-        from r1data.annotators.prompt import PromptTemplate
-        from r1data.assets import Assets
-
+    def __init__(self, profile: str | Path, *, scale: float = DEFAULT_SCALE):
         if not scale > 0:
             raise UsageError(f"infigui.subgoal judge: scale must be positive, got {scale}")
         self.scale = float(scale)
-        assets = Assets.from_workspace(workspace, plugins=False)
-        self.profile = load_profile(profile, assets)
-        if self.profile.provider == "programmatic":
-            raise UsageError(f"infigui.subgoal judge: annotator profile {self.profile.name!r} is programmatic; "
-                             "the judge needs an API profile (gemini or openai), or judge='rule' offline")
-        self.template = PromptTemplate(assets.find("annotators", f"templates/{TEMPLATE}", suffixes=(".jinja", ".j2")))
-        backend = providers.get(self.profile.provider)(self.profile)     # checks the key's env var now
-        if cache == "default":
-            cache = ResponseCache.default()
-        elif isinstance(cache, (str, Path)):
-            cache = ResponseCache(cache)
-        self.client = AnnotatorClient(self.profile, backend, cache=cache, refresh=refresh)
-        self._lock = threading.Lock()       # the client's event loop is not re-entrant
-        weakref.finalize(self, self.client.close)
+        self.model = judge_for(profile, what="infigui.subgoal judge")
+        self.model.template(TEMPLATE)            # a missing template fails now, not at the first batch
 
     @property
     def usage(self) -> Any:
         """Calls, cache hits, tokens and dollars so far (:class:`~r1data.annotators.client.Usage`)."""
-        return self.client.usage
+        return self.model.usage
 
     def score_many(self, items: list[tuple[str, str, str]]) -> list[float | None]:
         """Scores of ``(goal, predicted, reference)`` triples, in order, in one concurrent batch."""
-        from r1data.annotators.request import AnnotatorCallError
-
-        p = self.profile
         scale = str(int(self.scale)) if self.scale.is_integer() else str(self.scale)
-        requests = [self.template.request({"goal": goal, "predicted": pred, "reference": ref, "scale": scale},
-                                          temperature=p.temperature, max_output_tokens=p.max_output_tokens)
-                    for goal, pred, ref in items]
-        if not requests:
-            return []
-        with self._lock:
-            answers = self.client.run(requests)
-        return [None if isinstance(a, AnnotatorCallError) else parse_score(a.parsed, self.scale) for a in answers]
-
-    def close(self) -> None:
-        self.client.close()
-
-
-_JUDGES: dict[tuple, SubgoalJudge] = {}
-_LOCK = threading.Lock()
-
-
-def subgoal_judge(profile: str | Path, scale: float = DEFAULT_SCALE) -> SubgoalJudge:
-    """The process's judge for a profile (made on first use), keyed also by the workspace and
-    cache folder so a test or a run with another cache gets its own client."""
-    key = (str(profile), float(scale), os.environ.get("R1DATA_WORKSPACE"), os.environ.get("R1DATA_CACHE_DIR"))
-    with _LOCK:
-        judge = _JUDGES.get(key)
-        if judge is None:
-            judge = _JUDGES[key] = SubgoalJudge(profile, scale=scale)
-        return judge
+        asks = [Ask(TEMPLATE, {"goal": goal, "predicted": pred, "reference": ref, "scale": scale})
+                for goal, pred, ref in items]
+        return self.model.ask(asks, lambda parsed: parse_score(parsed, self.scale))
 
 
 def forget_judges() -> None:
     """Close and drop the kept judges (tests)."""
-    with _LOCK:
-        for judge in _JUDGES.values():
-            judge.close()
-        _JUDGES.clear()
+    from r1data.rewards import judged
+
+    judged.forget_judges()

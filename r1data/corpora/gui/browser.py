@@ -11,8 +11,9 @@ Playwright's sync API runs an event loop in the thread that uses it, so every br
 on one thread of its own (:meth:`Browser.run`): the main thread's asyncio stays free for the
 annotator client, which runs its own loop there.
 
-Nothing outlives the build: the browser is closed at exit, and if the process is killed the
-Playwright driver sees its pipe close and takes the browser down with it.
+Nothing outlives the build: the browser is closed at exit; if the process is killed, the
+Playwright driver sees its pipe close and takes the browser down with it; and a worker process
+exits when the build does (:func:`r1data.procs.die_with_parent`), so its browser goes too.
 """
 
 from __future__ import annotations
@@ -214,7 +215,17 @@ _SHARED: dict[tuple, Browser] = {}
 
 
 def shared_browser(executable: str | None = None, timeout_s: float = 20.0) -> Browser:
-    """This process's browser for a Chromium binary (made on first call, started on first page)."""
+    """This process's browser for a Chromium binary (made on first call, started on first page).
+
+    In a worker process of a build, the worker is first tied to the build (it exits when the
+    build dies, even by ``kill -9``), and with it the browser it drives."""
+    import multiprocessing
+
+    parent = multiprocessing.parent_process()
+    if parent is not None and parent.pid:
+        from r1data.procs import die_with_parent
+
+        die_with_parent(parent.pid)
     key = (resolve_chromium(executable), float(timeout_s))
     browser = _SHARED.get(key)
     if browser is None:
