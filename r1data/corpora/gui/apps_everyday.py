@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from r1data.corpora.gui.plans import COLORS, PEOPLE, Task, click, fill, long_press, phrase, pick
+from r1data.corpora.gui.plans import (COLORS, PEOPLE, Task, click, fill, long_press, lower_half, more_options, phrase,
+                                      pick)
 from r1data.corpora.gui.ui import App, El
 
 LISTS = {
@@ -23,12 +24,12 @@ def shopping(rng: np.random.Generator) -> tuple[App, list[Task]]:
               splash_ms=int(rng.choice([0, 1000])))
     home = app.screen("sh-main", "My lists", back=False)
     app.main = home.id
-    app.put(home, "actions", El("icon", "Search", icon="search"), El("icon", "More options", icon="more"))
+    app.put(home, "actions", El("icon", "Search", icon="search"), more_options(app))
     names = pick(rng, list(LISTS), int(rng.integers(3, len(LISTS) + 1)))
     tasks = []
     for k, name in enumerate(names):
         pool = LISTS[name]
-        have = pick(rng, pool, int(rng.integers(3, min(9, len(pool) - 1))))
+        have = pick(rng, pool, int(rng.integers(4, len(pool) - 1)))
         sid = f"sh-{k}"
         row = app.put(home, "body", El("nav_row", name, sub=f"{len(have)} items", nav=sid,
                                        color=pick(rng, COLORS)))[0]
@@ -37,9 +38,9 @@ def shopping(rng: np.random.Generator) -> tuple[App, list[Task]]:
         dlg = app.dialog(f"{sid}-del", "Remove item?", "Remove from the list:", context=True)
         dlg.buttons = [app.add(El("dialog_button", "Cancel", do="close", style="flat"), dlg.id),
                        app.add(El("dialog_button", "Remove", do="delete", style="flat"), dlg.id)]
-        items = app.put(screen, "body", *[El("check_row", it, checked=bool(rng.random() < 0.3), longpress=dlg.id)
-                                          for it in have])
-        app.templates[screen.list_id] = El("check_row", "", checked=False, longpress=dlg.id, id="new")
+        items = app.put(screen, "body", *[El("check_row", it, checked=bool(rng.random() < 0.3), longpress=dlg.id,
+                                             style="strike") for it in have])
+        app.templates[screen.list_id] = El("check_row", "", checked=False, longpress=dlg.id, id="new", style="strike")
         box = El("input", pick(rng, ["Add item", "New item", "Add to list"]), html_id=f"{sid}-in")
         add = El("icon", "Add", icon="add", do="add", input=box.html_id, list=screen.list_id)
         app.put(screen, "composer", box, add)
@@ -50,13 +51,13 @@ def shopping(rng: np.random.Generator) -> tuple[App, list[Task]]:
                                                        "I need {i}, add it to {l}"], i=new, l=name), steps + [
             *fill(box, new, "add item"),
             click(add, "Click on the add button", f"Add {new} to the list", list_has=(screen.list_id, new))]))
-        todo = [i for i in items if not i.checked]
+        todo = [i for i in lower_half(rng, items) if not i.checked]
         if todo:
             it = pick(rng, todo)
             tasks.append(Task("shopping.check", phrase(rng, ["Mark {i} as bought in {l}", "Tick off {i} on my {l} list"],
                                                        i=it.label, l=name),
                               steps + [click(it, f"Click on {it.label}", f"Tick off {it.label}", checked=(it.id, True))]))
-        gone = pick(rng, items)
+        gone = pick(rng, lower_half(rng, items))
         tasks.append(Task("shopping.remove", phrase(rng, ["Remove {i} from the {l} list", "Delete {i} from {l}"],
                                                     i=gone.label, l=name), steps + [
             long_press(gone, f"Long press on {gone.label}", f"Open the options for {gone.label}", dialog=dlg.id),
@@ -129,8 +130,8 @@ def messaging(rng: np.random.Generator) -> tuple[App, list[Task]]:
     app = App("messaging", pick(rng, ["Messages", "Chat", "Talk"]), "#00838f", splash_ms=int(rng.choice([0, 1100])))
     home = app.screen("ms-home", app.name, back=False)
     app.main = home.id
-    app.put(home, "actions", El("icon", "Search conversations", icon="search"), El("icon", "More options", icon="more"))
-    people = pick(rng, PEOPLE, int(rng.integers(5, 13)))
+    app.put(home, "actions", El("icon", "Search conversations", icon="search"), more_options(app))
+    people = pick(rng, PEOPLE, int(rng.integers(6, 17)))
     tasks = []
     chats = []
     for k, who in enumerate(people):
@@ -140,7 +141,7 @@ def messaging(rng: np.random.Generator) -> tuple[App, list[Task]]:
         row = app.put(home, "body", El("chat_row", who, sub=said, meta=when, nav=sid, color=pick(rng, COLORS)))[0]
         chat = app.screen(sid, who, kind="chat")
         chat.list_id = f"{sid}-msgs"
-        app.put(chat, "actions", El("icon", "Call", icon="share"), El("icon", "More options", icon="more"))
+        app.put(chat, "actions", El("icon", "Call", icon="share"), more_options(app))
         app.put(chat, "body", *[El("bubble", m, meta=pick(rng, ["me", "them"])) for m in pick(rng, MESSAGES, 3)])
         app.put(chat, "body", El("bubble", said, meta="them"))
         box = El("input", "Message", html_id=f"{sid}-in")

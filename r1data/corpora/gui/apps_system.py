@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from r1data.corpora.gui.plans import COLORS, Task, click, fill, long_press, phrase, pick
+from r1data.corpora.gui.plans import COLORS, Task, click, fill, long_press, lower_half, more_options, phrase, pick
 from r1data.corpora.gui.ui import App, El
 
 SETTINGS = {
@@ -52,7 +52,7 @@ def settings(rng: np.random.Generator) -> tuple[App, list[Task]]:
             radios = app.put(sub, "body", *[El("radio_row", o, checked=o == current, radio=cid) for o in options])
             choice_rows[cat] = (nav, radios)
     tasks = []
-    for cat in cats:
+    for cat in lower_half(rng, cats):
         for t in toggles[cat]:
             want = not t.checked
             state = "on" if want else "off"
@@ -93,11 +93,11 @@ def files(rng: np.random.Generator) -> tuple[App, list[Task]]:
     app = App("files", pick(rng, ["Files", "File Manager", "My Files"]), "#1e88e5", splash_ms=int(rng.choice([0, 1200])))
     root = app.screen("fs-root", app.name, back=False)
     app.main = root.id
-    app.put(root, "actions", El("icon", "Search files", icon="search"), El("icon", "More options", icon="more"))
+    app.put(root, "actions", El("icon", "Search files", icon="search"), more_options(app))
     folders = pick(rng, list(FOLDERS), int(rng.integers(3, len(FOLDERS) + 1)))
     tasks = []
     for k, folder in enumerate(folders):
-        names = pick(rng, FOLDERS[folder], int(rng.integers(min(8, len(FOLDERS[folder])), len(FOLDERS[folder]) + 1)))
+        names = pick(rng, FOLDERS[folder], int(rng.integers(min(10, len(FOLDERS[folder])), len(FOLDERS[folder]) + 1)))
         fid = f"fs-{k}"
         row = app.put(root, "body", El("nav_row", folder, sub=f"{len(names)} files", nav=fid, icon="folder",
                                         color="#fbbc04"))[0]
@@ -120,15 +120,14 @@ def files(rng: np.random.Generator) -> tuple[App, list[Task]]:
             app.put(detail, "body", El("kv", "Size", sub=size), El("kv", "Modified", sub=date),
                     El("kv", "Location", sub=f"/storage/{folder}"))
             entries.append(entry)
-        # files further down the list half the time: finding them takes swipes on small screens
-        target = pick(rng, entries[len(entries) // 2:] if rng.random() < 0.5 else entries)
+        target = pick(rng, lower_half(rng, entries))
         open_folder = click(row, f"Click on the {folder} folder", f"Open {folder}, where {target.label} is",
                             screen=fid)
         tasks.append(Task("files.open", phrase(rng, ["Open {f} from my {d} folder", "Show me the details of {f} in {d}",
                                                      "Find the file {f} in {d}"], f=target.label, d=folder),
                           [open_folder, click(target, f"Click on {target.label}", f"Open {target.label}",
                                               screen=target.nav)]))
-        victim = pick(rng, entries)
+        victim = pick(rng, lower_half(rng, entries))
         tasks.append(Task("files.delete", phrase(rng, ["Delete {f} from {d}", "Remove the file {f} in my {d} folder"],
                                                  f=victim.label, d=folder), [
             click(row, f"Click on the {folder} folder", f"Open {folder}, where {victim.label} is", screen=fid),
@@ -147,7 +146,7 @@ def clock(rng: np.random.Generator) -> tuple[App, list[Task]]:
     main = app.screen("al-main", "Alarms", back=False)
     app.main = main.id
     main.list_id = "al-list"
-    app.put(main, "actions", El("icon", "More options", icon="more"))
+    app.put(main, "actions", more_options(app))
     times = sorted({(int(h), int(m)) for h, m in zip(rng.integers(5, 23, 6), rng.choice([0, 15, 30, 45], 6))})
     alarms = app.put(main, "body", *[El("toggle_row", f"{h:02d}:{m:02d}", sub=pick(rng, LABELS), checked=bool(rng.random() < 0.6))
                                      for h, m in times])

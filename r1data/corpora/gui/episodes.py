@@ -260,8 +260,9 @@ class _Run:
         error = self.act(wrong)
         s0, s1 = before.state, error.state
         if s1["dialog"] != s0["dialog"]:
-            close = next((e for e in error.elements if e["role"] == "dialog_button"
-                          and getattr(self.plan.app.elements.get(e["id"]), "do", "") == "close"), None)
+            closers = [e for e in error.elements if e["role"] == "dialog_button"
+                       and getattr(self.plan.app.elements.get(e["id"]), "do", "") == "close"]
+            close = next((e for e in closers if e["label"] == "Cancel"), closers[0] if closers else None)
             if close is None:
                 raise EpisodeError("recovery_failed", f"no way to close dialog {s1['dialog']}")
             fix, target, kind = Action("click", centre(close["box"]), candidate_bbox=[int_box(close["box"])]), close, "close"

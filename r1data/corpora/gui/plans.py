@@ -72,6 +72,20 @@ def opening(app: App, rng: np.random.Generator) -> list[Step]:
     return steps
 
 
+def more_options(app: App) -> El:
+    """A "More options" icon opening the app's menu (a dialog whose entries close it)."""
+    if "menu" not in app.dialogs:
+        menu = app.dialog("menu", "Options")
+        menu.buttons = [app.add(El("dialog_button", label, do="close", style="flat"), menu.id)
+                        for label in ("Help & feedback", "Cancel")]
+    return El("icon", "More options", icon="more", dialog="menu")
+
+
+def lower_half(rng: np.random.Generator, items: list) -> list:
+    """The items further down a list half the time (reaching them takes swipes on small screens)."""
+    return items[len(items) // 2:] if rng.random() < 0.5 else items
+
+
 def phrase(rng: np.random.Generator, options: list[str], **values: Any) -> str:
     """One of several wordings of the same goal, filled in."""
     return pick(rng, options).format(**values)

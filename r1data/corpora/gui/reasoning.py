@@ -47,7 +47,9 @@ def _region(box: list[float], w: int, h: int) -> str:
     cx, cy = (box[0] + box[2]) / 2 / w, (box[1] + box[3]) / 2 / h
     vertical = "top" if cy < 1 / 3 else ("bottom" if cy > 2 / 3 else "middle")
     horizontal = "left" if cx < 1 / 3 else ("right" if cx > 2 / 3 else "centre")
-    return f"{vertical} {horizontal}" if horizontal != "centre" else ("centre" if vertical == "middle" else vertical)
+    if horizontal != "centre":
+        return f"in the {vertical} {horizontal}"
+    return "in the centre" if vertical == "middle" else f"at the {vertical}"
 
 
 def _neighbour(row: dict, box: list[float]) -> str:
@@ -69,13 +71,42 @@ def _frame_point(row: dict, point: Any) -> list[int]:
     return [round(point[0] * row["resized_width"] / row["width"]), round(point[1] * row["resized_height"] / row["height"])]
 
 
+def _a(noun: str) -> str:
+    return ("an " if noun[:1] in "aeiou" else "a ") + noun
+
+
+def _last_action(row: dict, last: dict) -> str:
+    """The previous action in words, a point in the model's frame."""
+    kind = last.get("action")
+    if kind in ("click", "long_press") and last.get("coordinate"):
+        x, y = _frame_point(row, last["coordinate"])
+        return f"{'a click' if kind == 'click' else 'a long press'} at ({x}, {y})"
+    if kind == "type":
+        return f"typing \"{last.get('text', '')}\""
+    if kind == "swipe" and last.get("coordinate") and last.get("coordinate2"):
+        dy = last["coordinate2"][1] - last["coordinate"][1]
+        dx = last["coordinate2"][0] - last["coordinate"][0]
+        return f"a swipe {('down' if dy > 0 else 'up') if abs(dy) >= abs(dx) else ('right' if dx > 0 else 'left')}"
+    if kind == "open":
+        return f"opening {last.get('text', 'the app')}"
+    if kind == "system_button":
+        return f"pressing {last.get('button', 'Back')}"
+    return str(kind or "an action")
+
+
 def reasoning_text(row: dict) -> str:
     """The ``<think>`` body for a row (see the module docstring)."""
     action = row_action(row)
     w, h = row["width"], row["height"]
     labels = [e["label"] for e in row.get("elements") or [] if e["label"] and e["role"] not in ("scroll", "back")][:5]
-    title = row.get("screen_title") or "this screen"
-    where = "the home screen" if title == "Home screen" else f"the \"{title}\" screen of {row.get('app') or 'the app'}"
+    title = row.get("screen_title") or ""
+    app = row.get("app") or "the app"
+    if title == "Home screen":
+        where = "the home screen"
+    elif title.endswith(" dialog"):
+        where = f"the \"{title[:-7]}\" dialog of {app}"
+    else:
+        where = f"the \"{title}\" screen of {app}" if title else "the app's screen"
     parts = [f"The screen shows {where}" + (f", with {', '.join(repr(x) for x in labels)}." if labels else ".")]
     if row.get("task") == "grounding":
         parts.append(f"I am asked to find {row['goal']}.")
@@ -83,9 +114,8 @@ def reasoning_text(row: dict) -> str:
         parts.append(f"The task is: {row['goal'].rstrip('.')}.")
         history = row.get("history") or []
         if history:
-            last = json.loads(history[-1])
-            parts.append(f"So far {len(history)} action{'s' if len(history) > 1 else ''} were taken; the last was "
-                         f"{Action(last['action'], text=last.get('text'), button=last.get('button')).describe().split(' at ')[0]}.")
+            parts.append(f"So far {len(history)} action{'s were' if len(history) > 1 else ' was'} taken; the last was "
+                         f"{_last_action(row, json.loads(history[-1]))}.")
         if row.get("recovery") == "escape":
             parts.append("That last action led here, which does not move the task forward, so I should undo it first.")
         if row.get("step_instruction"):
@@ -97,7 +127,7 @@ def reasoning_text(row: dict) -> str:
         parts.append(f"What I need is not in view yet; the list goes on {side}, so I swipe {action.direction} inside it.")
     elif action.kind in ("click", "long_press") and box:
         x, y = _frame_point(row, [(box[0] + box[2]) / 2, (box[1] + box[3]) / 2])
-        parts.append(f"\"{label}\" is a {role} in the {_region(box, w, h)} of the screen{_neighbour(row, box)}, "
+        parts.append(f"\"{label}\" is {_a(role)} {_region(box, w, h)} of the screen{_neighbour(row, box)}, "
                      f"centred near ({x}, {y}) in this {row['resized_width']}x{row['resized_height']} image.")
     elif action.kind == "type" and box:
         parts.append(f"The {role} \"{label}\" has the focus, so typing goes into it.")

@@ -58,7 +58,9 @@ def elements_of(capture: Capture) -> list[dict]:
 
 
 def screen_title(capture: Capture) -> str:
-    return str(capture.state.get("title") or capture.state.get("screen") or "")
+    """The title of what the screen shows ("Options dialog" while a dialog is open)."""
+    title = str(capture.state.get("title") or capture.state.get("screen") or "")
+    return f"{title} dialog" if capture.state.get("dialog") and title else title
 
 
 def step_rows(ep: Episode, rec: Record, levels: list[str]) -> list[dict]:
@@ -136,7 +138,7 @@ def grounding_row(ep: Episode, capture: Capture, el: dict, instruction: str, row
     action = Action("click", centre(el["box"]), candidate_bbox=[int_box(el["box"])])
     row = _common(ep, capture, rw, rh)
     row.update({"id": row_id, "step": k, "task": "grounding", "recovery": "", "goal": instruction,
-                "step_instruction": "", "sub_goal": f"Locate {instruction}", "history": [],
+                "step_instruction": "", "sub_goal": f"Point at the element for: {instruction}", "history": [],
                 "problem": user_message(instruction, None, []), "action": json.loads(action.history()),
                 "gt_action": action.ground_truth(), "action_type": "click", "screen_after": None,
                 "data_type": "icon" if el["role"] in ("back", "icon", "fab") else "text", **_target(el, action)})
