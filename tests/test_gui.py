@@ -11,6 +11,7 @@ import io
 import itertools
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -281,3 +282,25 @@ def test_an_api_annotator_writes_the_reasoning_and_the_call_stays_the_ground_tru
         assert score == [1.0]
     rejects = open_corpus(tmp_path / "out").rejects().to_pylist()
     assert all(rj["reason"] == "unparsable_reply" for rj in rejects)
+
+
+@pytest.mark.slow
+def test_eval_gui_reports_androidcontrol_numbers_per_level(built: tuple[Path, list[dict]], tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    out, rows = built
+    preds = tmp_path / "preds.jsonl"
+    with preds.open("w") as f:
+        for k, r in enumerate(rows):
+            wrong = k % 2 == 1 and r["action_type"] == "click"            # every other click misses
+            text = re.sub(r'"coordinate": \[\d+, \d+\]', '"coordinate": [0, 0]', r["solution"]) if wrong else r["solution"]
+            f.write(json.dumps({"id": r["id"], "completion": text}) + "\n")
+    r = cli("eval", "gui", "--data", out, "-p", preds, "--json")
+    assert r.exit_code == 0, r.stderr
+    report = json.loads(r.stdout)
+    assert report["scored"] == len(rows) and report["rewards"]["infigui.format"]["mean"] == 1.0
+    m = report["metrics"]
+    clicks = [k for k, row in enumerate(rows) if row["action_type"] == "click"]
+    missed = sum(1 for k in clicks if k % 2 == 1)
+    assert m["type_match_acc"] == 1.0 and m["errors"] == 0
+    assert m["exact_match_acc"] == pytest.approx(1 - missed / len(rows))  # a click at (0, 0) never matches
+    assert {"low_exact_match_acc", "high_exact_match_acc", "screenspot_acc"} <= set(m)
+    assert report["rewards"]["infigui.subgoal"]["mean"] == 1.0            # the reference sub-goals
