@@ -152,3 +152,25 @@ def test_screenspot_rows_and_bad_items(tmp_path: Path) -> None:
     assert row["gt_action"] == {"action": "click", "coordinate": [40, 25], "candidate_bbox": [[20, 10, 60, 40]]}
     assert row["goal"] == "open settings" and row["data_type"] == "icon" and row["device"] == "mobile"
     assert row["problem"].startswith("The user query:  open settings\nTask progress")
+
+
+def test_real_rows_go_through_the_whole_pipeline(android_control: Path, tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    from r1data import open_corpus
+
+    r = cli("build", "gui", "--source", "android_control", "--source-dir", android_control, "-o", tmp_path / "ac",
+            "--no-progress")
+    assert r.exit_code == 0, r.stderr
+    corpus = open_corpus(tmp_path / "ac")
+    rows = [row for s in corpus.splits for row in corpus.table(s).to_pylist()]
+    assert sorted(row["id"] for row in rows) == sorted(f"101-s0{k}-{lvl}" for k in range(3) for lvl in ("low", "high"))
+    reasons = sorted(corpus.rejects().column("reason").to_pylist())
+    assert reasons == ["bad_episode", "point_off_screen", "truncated_file"]
+    for row in rows:       # the reference completion matches the converted ground truth
+        assert rewards_action(row) == 1.0 and "<step>step " in row["solution"]
+
+
+def rewards_action(row: dict) -> float:
+    from r1data import rewards
+
+    return rewards.load("infigui.action")(completions=[row["solution"]], gt_action=[row["gt_action"]],
+                                          width=[row["width"]], height=[row["height"]])[0]

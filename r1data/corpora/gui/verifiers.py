@@ -62,7 +62,7 @@ def gui_action_fits_element(row: dict) -> bool | tuple[bool, str]:
     elif kind == "long_press":
         ok = role in CLICKABLE and role not in ("input", "back")
     elif kind == "open":
-        ok = role in ("app_icon", "")
+        ok = role in ("app_icon", "element", "")
     else:                           # system_button, wait, ...: no element
         ok = not row.get("target_box") or role == "dialog_button"
     return True if ok else (False, f"{kind} on a {role or 'missing'} element")
