@@ -204,6 +204,8 @@ def test_bad_pages_and_apps_that_do_not_react_are_rejected_with_a_reason() -> No
                                                          "min-height: 0; padding: 0; overflow: hidden; border: 0 }</style>"),
         "no_effect": lambda p: p.html.replace(f'data-el="{first.target}"', f'data-el="{first.target}" data-nav-x'
                                               ).replace(f'data-nav="{real(item).app.elements[first.target].nav}"', ""),
+        "app_error": lambda p: p.html.replace('document.addEventListener("click", function (e) {',
+                                              'document.addEventListener("click", function (e) { throw new Error("bug");'),
     }
     for reason, edit in cases.items():
         step.plan = broken(edit)                # type: ignore[method-assign]

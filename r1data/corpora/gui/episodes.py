@@ -186,6 +186,8 @@ class _Run:
             perform(self.page, action, self.plan.device.scale)
         except Exception as e:
             raise EpisodeError("action_failed", f"{action.kind}: {str(e).splitlines()[0][:200]}") from None
+        if self.browser.errors:             # the app's script threw while handling the action
+            raise EpisodeError("app_error", f"{action.kind}: {self.browser.errors[0]}")
         return self.browser.capture(self.plan.device, self.page)
 
     def target(self, st: Step, screen: Capture) -> dict:
