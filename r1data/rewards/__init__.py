@@ -20,6 +20,7 @@ from r1data.rewards import (  # noqa: E402,F401 - importing registers the famili
     format,
     got,
     infigui,
+    infigui_subgoal,
     longvideo,
     love,
     omni,

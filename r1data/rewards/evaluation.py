@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from r1data.errors import SpecError, UnknownNameError, UsageError
-from r1data.rewards import embodied, longvideo, satori, scene30k, segearth, xiangqi
+from r1data.rewards import embodied, infigui, longvideo, satori, scene30k, segearth, xiangqi
 from r1data.rewards._core import RewardFn, info, load, names
 from r1data.rewards.judged import counting_unscored
 
@@ -38,6 +38,7 @@ FAMILIES: dict[str, str] = {
     "longvideo_reason": "longvideo",
     "trance": "star",
     "android_control": "infigui",
+    "gui": "infigui",
 }
 
 METRICS: dict[str, tuple[Metrics, tuple[str, ...]]] = {
@@ -48,6 +49,7 @@ METRICS: dict[str, tuple[Metrics, tuple[str, ...]]] = {
     "xiangqi": (xiangqi.metrics, ("legal_moves", "best_move", "best_score", "scored_moves", "scored_values",
                                   "side_to_move", "situation")),
     "segearth": (segearth.metrics, ("mask",)),
+    "infigui": (infigui.metrics, ("gt_action", "width", "height", "target_box", "task")),
 }
 
 

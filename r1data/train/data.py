@@ -128,6 +128,14 @@ def resolve_mapping(loaded: LoadedRecipe, schema: dict, reward_columns: list[str
         images = d.images or schema_role(schema, "image")
         if images is not None and images not in fields:
             raise loaded.error("an image field of the build's schema or 'none'", "data", "images", got=images)
+    system_vars: list[str] = []
+    if is_template(loaded.recipe.system_prompt):
+        # a system message per row (a corpus whose prompt states the screen size, say)
+        try:
+            system_vars = template_fields(loaded, loaded.recipe.system_prompt, fields, "prompt")
+        except SpecError as e:
+            raise loaded.error(e.expected, "system_prompt", got=e.got) from None
+        variables = list(dict.fromkeys([*variables, *system_vars]))
     missing = [c for c in reward_columns if c not in fields]
     if missing:
         raise loaded.error(f"rewards reading columns the build has ({', '.join(sorted(fields))})", "rewards",
@@ -254,6 +262,8 @@ class RowFormatter:
         self.image_processor = getattr(processing_class, "image_processor", None)
         env = Environment(undefined=StrictUndefined, keep_trailing_newline=False)
         self.template = env.from_string(mapping.prompt_template)
+        system = loaded.recipe.system_prompt
+        self.system_template = env.from_string(system) if is_template(system) else None
         self.completion_template = (env.from_string(mapping.completion_template)
                                     if mapping.completion_template else None)
         self.video_errors: dict[str, str] = {}   # row id -> why its video gave no frames (first few)
@@ -274,7 +284,8 @@ class RowFormatter:
     def _prompt(self, row: dict, images: list | None) -> list[dict]:
         turns = []
         if self.recipe.system_prompt:
-            turns.append(self._turn("system", self.recipe.system_prompt.strip()))
+            system = self.system_template.render(**row) if self.system_template else self.recipe.system_prompt
+            turns.append(self._turn("system", system.strip()))
         turns.append(self._turn("user", self.template.render(**row).strip(), len(images or [])))
         return turns
 

@@ -106,7 +106,8 @@ class Recipe(BaseModel):
     description: str = ""
     paper: str = ""
     dtype: Literal["auto", "float32", "bfloat16", "float16"] | None = None
-    system_prompt: str = ""
+    system_prompt: str = Field("", description="the system message; a Jinja template over the row's fields "
+                                               "when it has {{ }} (one message per row)")
     data: DataSpec = DataSpec()
     sft: StageSpec = StageSpec()
     grpo: StageSpec = StageSpec()
