@@ -88,7 +88,7 @@ class Plan:
     recovery_at: int | None
 
 
-@step("gui_episodes")
+@step("gui_episodes", expands=True)
 class GuiEpisodes:
     """Play each numbered episode in headless Chromium and turn it into rows (module docstring).
 
