@@ -137,7 +137,7 @@ def tiny_workspace(tmp_path_factory) -> Path:
     steps = {s["step"]: s for s in spec["steps"]}
     steps["xiangqi_selfplay"].update(max_plies=40, levels=[
         {"name": "strong", "nodes": 400, "weight": 2},
-        {"name": "novice", "nodes": 100, "temperature": 120, "blunder": 0.1, "weight": 1}])
+        {"name": "novice", "nodes": 400, "temperature": 120, "blunder": 0.1, "weight": 1}])
     steps["xiangqi_evaluate"]["nodes"] = 400
     ws = tmp_path_factory.mktemp("xq-workspace")
     (ws / "pipelines").mkdir()
@@ -257,20 +257,51 @@ def test_the_verify_step_rejects_the_corrupted_row_and_keeps_the_rest(selfplay_b
 
 # -- the evaluation cache ------------------------------------------------------------------------
 
-def test_repeated_positions_hit_the_cache_and_get_the_uncached_results(analyzer):
-    fens = game_fens(START_FEN, OPENING[:3])[0]
-    requests = fens + fens[:2] + [fens[0]]            # 4 distinct positions, 3 repeats
+def test_a_game_is_searched_in_one_session_the_same_way_every_time(analyzer):
+    fens = game_fens(START_FEN, OPENING)[0]
+    requests = fens[4:] + fens[4:6]                  # plies 4.. (past the book), then two repeats
+
+    def play(a: Analyzer) -> list:
+        a.begin_game("g1")
+        return [a.search(f, nodes=600, multipv=2, ply=4 + i % (len(fens) - 4)) for i, f in enumerate(requests)]
+
+    first = Analyzer(ENGINE)
+    try:
+        one = play(first)
+        assert (first.misses, first.hits) == (len(fens) - 4, 2)     # repeats come from the game's cache
+        first.begin_game("other")
+        first.search(START_FEN, nodes=900, ply=10)    # anything in between, in another game
+        first.games.clear()                           # forget g1: it is searched again, from scratch
+        first.game = None
+        again = play(first)
+    finally:
+        first.close()
+    assert again == one
+    # a new process (a restarted engine, another worker) plays the game to the same results
+    other = Analyzer(ENGINE)
+    try:
+        assert play(other) == one
+    finally:
+        other.close()
+
+
+def test_book_positions_are_pure_searches_shared_across_games(analyzer):
+    fens = game_fens(START_FEN, OPENING[:3])[0]      # plies 0-3: the opening book
     cached = Analyzer(ENGINE, cache_size=64)
     try:
-        with_cache = [cached.search(f, nodes=500, multipv=2) for f in requests]
-        assert (cached.misses, cached.hits) == (len(fens), 3)
-        assert cached.legal_moves(requests) == analyzer.legal_moves(requests)
+        with_book = []
+        for game in ("a", "b", "c"):
+            cached.begin_game(game)
+            with_book += [cached.search(f, nodes=500, multipv=2, ply=i) for i, f in enumerate(fens)]
+        assert (cached.misses, cached.book_hits) == (len(fens), 2 * len(fens))
     finally:
         cached.close()
-    hits = analyzer.hits
-    without = [analyzer.search(f, nodes=500, multipv=2) for f in requests]
-    assert analyzer.hits == hits                      # cache_size=0: every request searched
-    assert with_cache == without
+    # uncached (cache_size=0): each searched fresh, whatever came before, to the same results
+    analyzer.begin_game("z")
+    analyzer.search(fens[-1], nodes=700, ply=9)
+    without = [analyzer.search(f, nodes=500, multipv=2, ply=i) for i, f in enumerate(fens)]
+    assert analyzer.book_hits == 0
+    assert with_book == without * 3
 
 
 def test_the_build_reuses_self_play_searches_in_the_evaluation(selfplay_build):
@@ -279,7 +310,7 @@ def test_the_build_reuses_self_play_searches_in_the_evaluation(selfplay_build):
     assert counters["engine_cache_hits"] > 0 and counters["engine_searches"] > 0
 
 
-def test_a_build_without_the_cache_searches_more_and_writes_the_same_rows(tmp_path, selfplay_build,
+def test_a_build_without_the_book_searches_more_and_writes_the_same_rows(tmp_path, selfplay_build,
                                                                           tiny_workspace):
     import yaml
 
@@ -289,7 +320,7 @@ def test_a_build_without_the_cache_searches_more_and_writes_the_same_rows(tmp_pa
     ws = tmp_path / "ws"
     shutil.copytree(tiny_workspace, ws)
     spec = yaml.safe_load((ws / "pipelines" / "xiangqi.yaml").read_text())
-    for s in spec["steps"]:      # the engine steps share one cache, as large as the largest asks
+    for s in spec["steps"]:      # the engine steps share one book, as large as the largest asks
         if s["step"] in ("xiangqi_selfplay", "xiangqi_positions", "xiangqi_evaluate"):
             s["cache_size"] = 0
     (ws / "pipelines" / "xiangqi.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
@@ -300,8 +331,8 @@ def test_a_build_without_the_cache_searches_more_and_writes_the_same_rows(tmp_pa
         close_all()      # later builds get their cache back
     cached = r1data.open_corpus(selfplay_build).manifest["counters"]
     counters = result.manifest["counters"]
-    assert counters["engine_cache_hits"] == 0 and counters["selfplay_cache_hits"] == 0
-    assert counters["engine_searches"] == cached["engine_searches"] + cached["engine_cache_hits"]
+    assert "engine_book_hits" not in counters and cached["engine_book_hits"] > 0
+    assert counters["engine_searches"] == cached["engine_searches"] + cached["engine_book_hits"]
     assert _rows(tmp_path / "nocache") == _rows(selfplay_build)
 
 

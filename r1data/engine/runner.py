@@ -162,8 +162,17 @@ class _Build:
             raise UsageError(f"another r1data build is writing {self.out}") from None
         return fh
 
+    def _preflight(self) -> None:
+        """Steps that need an outside program check it here, in this process, before any worker
+        starts or anything is written (a step class's ``preflight(params)``, raising one line)."""
+        for b in self.r.steps:
+            check = getattr(b.definition.target, "preflight", None)
+            if callable(check):
+                check(b.params)
+
     # -- the build ---------------------------------------------------------------------------
     def run(self) -> BuildResult:
+        self._preflight()
         self.out.mkdir(parents=True, exist_ok=True)
         lock = self._lock()
         # Objects alive before the build (modules, the spec) never die during it; without

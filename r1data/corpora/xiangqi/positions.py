@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from r1data.corpora.xiangqi.analysis import Analyzer, shared_analyzer
+from r1data.corpora.xiangqi.analysis import BOOK_PLIES, HASH_MB, Analyzer, check_engine, shared_analyzer
 from r1data.corpora.xiangqi.board import (Board, FenError, game_fens, normalize_iccs, position_key,
                                           side_name,
                                           to_wxf, wxf_to_iccs)
@@ -36,13 +36,19 @@ class Positions:
     """
 
     def __init__(self, ctx: StepContext, *, skip_plies: int = 0, max_plies: int | None = None,
-                 engine: str | None = None, hash_mb: int = 4, timeout_s: float = 60.0,
-                 cache_size: int = 20_000):
+                 engine: str | None = None, hash_mb: int = HASH_MB, timeout_s: float = 60.0,
+                 cache_size: int = 20_000, book_plies: int = BOOK_PLIES):
         self.ctx = ctx
         self.skip_plies = skip_plies
         self.max_plies = max_plies
-        self.engine_args = dict(engine=engine, hash_mb=hash_mb, timeout_s=timeout_s, cache_size=cache_size)
+        self.engine_args = dict(engine=engine, hash_mb=hash_mb, timeout_s=timeout_s, cache_size=cache_size,
+                                book_plies=book_plies)
         shared_analyzer(**self.engine_args)   # checks the binary; the process starts on first use
+
+    @staticmethod
+    def preflight(params: dict) -> None:
+        """Before the build starts: the engine binary runs and plays xiangqi (one line if not)."""
+        check_engine(params.get("engine"))
 
     def __call__(self, games: list[dict]) -> Iterator[dict | Reject]:
         analyzer = shared_analyzer(**self.engine_args)
