@@ -442,6 +442,9 @@ class _Build:
         for b in r.steps:
             s = self.stats.steps.get(b.name, {"in": 0, "out": 0, "rejected": 0})
             entry = {"step": b.name, **s, "reasons": self.stats.reasons.get(b.name, {})}
+            summarize = getattr(b.definition.target, "summarize", None)
+            if callable(summarize):   # a step's own figures, from what the build counted
+                entry["summary"] = summarize(entry, self.stats.counters)
             suffix = f":{b.name}"   # what an API step counted: calls, tokens, cost (annotate.py)
             usage = {k[: -len(suffix)]: v for k, v in self.stats.counters.items() if k.endswith(suffix)}
             if usage:
