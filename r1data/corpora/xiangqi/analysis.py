@@ -35,7 +35,7 @@ HASH_MB = 4           # the engine's hash table (4 MB measured at least as fast 
 BOOK_PLIES = 4        # positions before this ply open many games: searched fresh, cached across games
 
 
-class _LRU:
+class LRU:
     def __init__(self, size: int):
         self.size = max(0, size)
         self.items: OrderedDict[Any, Any] = OrderedDict()
@@ -65,8 +65,8 @@ class Analyzer:
     def __init__(self, engine: str | None = None, *, hash_mb: int = HASH_MB, timeout_s: float = 60.0,
                  cache_size: int = 20_000, book_plies: int = BOOK_PLIES):
         self.engine = UciEngine(engine, hash_mb=hash_mb, timeout_s=timeout_s)
-        self.book = _LRU(cache_size)
-        self.moves = _LRU(cache_size)
+        self.book = LRU(cache_size)
+        self.moves = LRU(cache_size)
         self.book_plies = book_plies
         self.games: OrderedDict[str, dict] = OrderedDict()
         self.game: str | None = None

@@ -250,34 +250,12 @@ def looks_like_wxf(text: str) -> bool:
     return bool(_WXF.match(text.strip().upper()))
 
 
-def _wxf_forms(text: str) -> set[str]:
-    """Spellings of one WXF move: E/H or B/N letters, ``.`` or ``=``, ``+R`` or ``R+``."""
-    t = text.strip().upper().replace(".", "=")
-    t = t.replace("B", "E").replace("N", "H")
-    forms = {t}
-    if len(t) == 4 and t[0] in "+-" and t[1].isalpha():
-        forms.add(t[1] + t[0] + t[2:])
-    return forms
-
-
 def wxf_to_iccs(fen: str, text: str, legal: Sequence[str]) -> str | None:
-    """The legal ICCS move that ``text`` names in WXF, or None if no legal move matches.
+    """The legal ICCS move that ``text`` names in WXF (or Chinese notation), or None if none or
+    several match (``rules.read_move``)."""
+    from r1data.corpora.xiangqi.rules import read_move
 
-    Candidates are the legal moves of pieces of the named kind; each is named in WXF by
-    ``rules.wxf`` (Fairy-Stockfish's rules) and compared, so the reading agrees with the engine's.
-    """
-    from r1data.corpora.xiangqi.rules import parse_fen, square, wxf
-
-    forms = _wxf_forms(text)
-    letter = next((c for c in text.strip().upper() if c.isalpha()), "P")
-    kind = {"E": "B", "H": "N"}.get(letter, letter)
-    cells, red = parse_fen(fen)
-    for move in legal:
-        if cells[square(move[:2])].upper() != kind:
-            continue
-        if wxf(cells, red, move).upper() in forms:
-            return move
-    return None
+    return read_move(fen, text, legal)
 
 
 def to_wxf(fen: str, moves: Sequence[str]) -> list[str]:

@@ -244,3 +244,94 @@ def wxf_line(fen: str, moves: Sequence[str]) -> list[str]:
         cells[b], cells[a] = cells[a], ""
         red = not red
     return out
+
+
+# -- reading WXF and Chinese notation -----------------------------------------------------------
+#
+# Both name a move the same way: the piece (or its place among pieces of its kind on one file),
+# the file it stands on, counted from the mover's right, a direction (forward, back, along the
+# rank) and either the destination file or, for a piece moving along its file, the steps. The
+# reader matches every legal move against that meaning, so the two notations and their usual
+# spellings (C2=5, C2.5, +C=5, C+=5, 炮二平五, 炮2平5, 前炮平五, 砲二平五) read the same way.
+
+_PIECE_WORDS = {
+    **{c: "K" for c in "帅帥将將"}, **{c: "A" for c in "仕士"}, **{c: "B" for c in "相象"},
+    **{c: "N" for c in "马馬傌"}, **{c: "R" for c in "车車俥"}, **{c: "C" for c in "炮砲包"},
+    **{c: "P" for c in "兵卒"},
+    "K": "K", "A": "A", "G": "A", "B": "B", "E": "B", "M": "B", "N": "N", "H": "N", "R": "R", "C": "C", "P": "P",
+}
+_DIRECTIONS = {"进": "+", "進": "+", "退": "-", "平": "=", "+": "+", "-": "-", "=": "=", ".": "="}
+_NUMBERS = {**{c: i + 1 for i, c in enumerate("一二三四五六七八九")}, **{str(i): i for i in range(1, 10)},
+            **{c: i + 1 for i, c in enumerate("１２３４５６７８９")}}
+_TANDEM = {"前": "front", "后": "rear", "後": "rear", "中": "middle", "+": "front", "-": "rear"}
+_STRAIGHT = {"K", "R", "C", "P"}      # pieces whose forward/back number counts steps
+
+
+def _read_notation(text: str) -> tuple[str | None, str | None, int | None, str, int] | None:
+    """(piece kind or None, tandem place or None, origin file or None, direction, number)."""
+    t = text.strip().rstrip("!?#+") if text.strip()[-1:] in "!?#" else text.strip()
+    t = t.replace("　", "")
+    if len(t) != 4:
+        return None
+    a, b, c, d = t[0], t[1], t[2], t[3]
+    direction = _DIRECTIONS.get(c)
+    number = _NUMBERS.get(d)
+    if direction is None or number is None:
+        return None
+    up_a, up_b = a.upper(), b.upper()
+    if up_a in _PIECE_WORDS and (b in _NUMBERS):                 # C2=5, 炮二平五
+        return _PIECE_WORDS[up_a], None, _NUMBERS[b], direction, number
+    if up_a in _PIECE_WORDS and b in _TANDEM:                    # C+=5 (Fairy-Stockfish), R-+1
+        return _PIECE_WORDS[up_a], _TANDEM[b], None, direction, number
+    if a in _TANDEM and up_b in _PIECE_WORDS:                    # +C=5, 前炮平五, 后马进七
+        return _PIECE_WORDS[up_b], _TANDEM[a], None, direction, number
+    if a in _NUMBERS and b in _NUMBERS:                          # 17=8: first soldier on file 7
+        return "P", f"#{_NUMBERS[a]}", _NUMBERS[b], direction, number
+    if a in _NUMBERS and up_b in _PIECE_WORDS:                   # 一兵进一, 二兵平三: place then piece
+        return _PIECE_WORDS[up_b], f"#{_NUMBERS[a]}", None, direction, number
+    if a in _TANDEM and b in _NUMBERS:                           # 前三进一: front soldier of file 3
+        return "P", _TANDEM[a], _NUMBERS[b], direction, number
+    return None
+
+
+def read_move(fen: str, text: str, legal: Sequence[str]) -> str | None:
+    """The one legal ICCS move that ``text`` names in WXF or Chinese notation; None otherwise
+    (not that notation, no legal move matches, or more than one does)."""
+    parsed = _read_notation(text)
+    if parsed is None:
+        return None
+    kind, tandem, origin, direction, number = parsed
+    cells, red = parse_fen(fen)
+    found = []
+    for move in legal:
+        a, b = square(move[:2]), square(move[2:])
+        piece = cells[a]
+        if not piece or (kind is not None and piece.upper() != kind):
+            continue
+        af, ar, bf, br = a % 9, a // 9, b % 9, b // 9
+        if origin is not None and int(_wxf_file(af, red)) != origin:
+            continue
+        if tandem is not None:
+            column = sorted((s for s, p in enumerate(cells) if p == piece and s % 9 == af),
+                            key=lambda s: -(s // 9) if red else s // 9)     # front first
+            place = column.index(a)
+            if tandem == "front" and not (len(column) >= 2 and place == 0):
+                continue
+            if tandem == "rear" and not (len(column) >= 2 and place == len(column) - 1):
+                continue
+            if tandem == "middle" and not (len(column) == 3 and place == 1):
+                continue
+            if tandem.startswith("#") and place != int(tandem[1:]) - 1:
+                continue
+        if br == ar:
+            if direction != "=" or int(_wxf_file(bf, red)) != number:
+                continue
+        else:
+            if direction != ("+" if (br > ar) == red else "-"):
+                continue
+            steps_ok = abs(br - ar) == number if piece.upper() in _STRAIGHT and af == bf else \
+                int(_wxf_file(bf, red)) == number and af != bf
+            if not steps_ok:
+                continue
+        found.append(move)
+    return found[0] if len(found) == 1 else None

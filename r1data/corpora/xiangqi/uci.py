@@ -137,6 +137,7 @@ class UciEngine:
         self.restarts = 0
         self.replayed = 0                 # searches replayed after restarts
         self.busy_s = 0.0                 # wall time spent waiting for search answers
+        self.name = ""                    # the engine's ``id name`` (known once started)
         self._buf = b""
         self._session: list[list[str]] = []   # search commands since the last ucinewgame
         self._fresh_next = True           # the next session search starts with ucinewgame
@@ -164,6 +165,7 @@ class UciEngine:
             self.proc = None
             raise EngineUnavailable(f"{self.path} does not answer the UCI handshake ({e}); "
                                     "is it Fairy-Stockfish?") from None
+        self.name = next((line[len("id name "):].strip() for line in hello if line.startswith("id name ")), "")
         if not any("UCI_Variant" in line and re.search(rf" var {VARIANT}(\s|$)", line) for line in hello):
             self._kill(self.proc)
             self.proc = None

@@ -63,5 +63,5 @@ def xiangqi_reference_rewarded(row: dict, field: str = "analysis") -> bool | tup
     """``field`` earns the full combined reward (5) on its own row."""
     cols = {c: [row.get(c)] for c in ("legal_moves", "best_move", "best_score", "scored_moves",
                                        "scored_values", "side_to_move", "situation")}
-    score = total(completions=[row.get(field) or ""], **cols)[0]
+    score = total(completions=[row.get(field) or ""], search_unlisted=False, **cols)[0]
     return (True, "") if score == 5.0 else (False, f"{field} scores {score} of 5 on xiangqi.total")
