@@ -94,26 +94,31 @@ def resolve_engine(path: str | None) -> str:
     return found
 
 
-def _child_kwargs() -> dict[str, Any]:
-    """Popen arguments that make the engine die with the process that starts it (Linux)."""
-    try:   # the engine's shared helper, where this tree has it
-        from r1data.procs import child_popen_kwargs  # type: ignore[import-not-found]
-
-        return child_popen_kwargs()
-    except ImportError:
-        pass
+def _load_prctl() -> Any:
+    """libc's ``prctl``, resolved here in the parent: a forked child must not import or load."""
     if not sys.platform.startswith("linux"):
-        return {}
-
-    def pdeathsig() -> None:   # runs in the forked child, before exec: one prctl call
+        return None
+    try:
         import ctypes
 
-        try:
-            ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL), 0, 0, 0)   # PR_SET_PDEATHSIG
-        except (OSError, AttributeError):
-            pass
+        return ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
 
-    return {"preexec_fn": pdeathsig}
+
+_PRCTL = _load_prctl()
+PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """``preexec_fn``: the kernel kills the engine when the thread that started it ends."""
+    if _PRCTL is not None:
+        _PRCTL(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+
+
+def _child_kwargs() -> dict[str, Any]:
+    """Popen arguments that make the engine die with the process that starts it (Linux)."""
+    return {"preexec_fn": _die_with_parent} if _PRCTL is not None else {}
 
 
 class UciEngine:
