@@ -44,8 +44,9 @@ def _positions(n: int, seed: int) -> list[str]:
 
 # -- the rules ------------------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_legal_moves_and_wxf_names_equal_pyffish_on_played_positions():
-    for fen in _positions(400, seed=3):
+    for fen in _positions(300, seed=3):
         theirs = sorted(from_engine(m) for m in pyffish.legal_moves(VARIANT, fen, []))
         assert rules.legal_moves(fen) == theirs, fen
         cells, red = rules.parse_fen(fen)
