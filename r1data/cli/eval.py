@@ -120,6 +120,10 @@ def format_report(r: dict[str, Any]) -> str:
         width = max(len(n) for n in [*r["rewards"], "weighted sum"])
         for name, v in r["rewards"].items():
             lines.append(f"  {name:<{width}}  {_fmt(v['mean']):>8}  ({v['rows']:,} rows, weight {v['weight']:g})")
+            if v.get("unscored"):
+                why = ", ".join(f"{reason} {n:,}" for reason, n in v["unscored"].items())
+                lines.append(f"  {'':<{width}}  {sum(v['unscored'].values()):>8,} completions its model could "
+                             f"not score: {why}")
         w = r["weighted"]
         lines.append(f"  {'weighted sum':<{width}}  {_fmt(w['mean']):>8}  ({w['rows']:,} rows; what GRPO adds up)")
     for name, why in r["skipped"].items():

@@ -25,6 +25,7 @@ from typing import Any
 from r1data.errors import SpecError, UnknownNameError, UsageError
 from r1data.rewards import embodied, longvideo, satori, scene30k, segearth, xiangqi
 from r1data.rewards._core import RewardFn, info, load, names
+from r1data.rewards.judged import counting_unscored
 
 Metrics = Callable[[list[str], dict[str, list[Any]]], dict[str, Any]]
 
@@ -157,11 +158,14 @@ def evaluate(evaluation: CorpusEvaluation, completions: list[Any], columns: dict
              batch_size: int = 1024, progress: Callable[[int], None] | None = None) -> dict[str, Any]:
     """Score ``completions`` (aligned with ``columns``).
 
-    Returns ``{"rewards": {name: {"mean", "rows", "not_applicable", "weight"}}, "weighted": {...},
+    Returns ``{"rewards": {name: {"mean", "rows", "not_applicable", "weight"[, "unscored"]}},
+    "weighted": {...},
     "skipped": {name: why}, "metrics": {...}}``. ``weighted`` is what GRPO would add up per
     row (TRL: the weighted sum of the rewards that apply, None counting as nothing), averaged
     over rows where at least one reward applies. A reward that needs a column the corpus
-    lacks, or a judge it was not given, is reported under ``skipped`` instead of failing."""
+    lacks, or a judge it was not given, is reported under ``skipped`` instead of failing. A
+    model-backed reward's completions its model could not score (timeout, API error, unparsable
+    answer) are counted by reason under ``unscored`` (they are among ``not_applicable``)."""
     from r1data.parsing import completion_text
 
     n = len(completions)
@@ -174,12 +178,14 @@ def evaluate(evaluation: CorpusEvaluation, completions: list[Any], columns: dict
         fn = use.fn()
         values: list[Any] = []
         try:
-            for start in range(0, n, batch_size):
-                stop = min(n, start + batch_size)
-                cols = {k: v[start:stop] for k, v in columns.items()}
-                values.extend(fn(prompts=None, completions=texts[start:stop], **cols))
-                if progress:
-                    progress(stop - start)
+            # a model-backed reward counts the completions its model could not score (judged.py)
+            with counting_unscored() as unscored:
+                for start in range(0, n, batch_size):
+                    stop = min(n, start + batch_size)
+                    cols = {k: v[start:stop] for k, v in columns.items()}
+                    values.extend(fn(prompts=None, completions=texts[start:stop], **cols))
+                    if progress:
+                        progress(stop - start)
         except UsageError as e:
             skipped[use.name] = e.message
             continue
@@ -191,6 +197,9 @@ def evaluate(evaluation: CorpusEvaluation, completions: list[Any], columns: dict
                 row_hit[i] = True
         rewards[use.name] = {"mean": sum(scored) / len(scored) if scored else None, "rows": len(scored),
                              "not_applicable": n - len(scored), "weight": use.weight}
+        if unscored:
+            # of the rows not scored, these the reward's model could not score (not "does not apply")
+            rewards[use.name]["unscored"] = dict(unscored.most_common())
     hit = [s for s, h in zip(row_sum, row_hit) if h]
     weighted = {"mean": sum(hit) / len(hit) if hit else None, "rows": len(hit)}
     metrics = evaluation.metrics(texts, columns) if evaluation.metrics and n else {}
