@@ -95,7 +95,11 @@ def resolve_engine(path: str | None) -> str:
 
 
 def _load_prctl() -> Any:
-    """libc's ``prctl``, resolved here in the parent: a forked child must not import or load."""
+    """libc's ``prctl``, resolved here in the parent: a forked child must not import or load.
+
+    (``r1data.procs.child_popen_kwargs`` looks libc up inside the forked child, where
+    ``find_library`` runs ``ldconfig``; the move oracle starts engines from pool threads, where
+    running Python in a forked child can deadlock. Here the child makes one foreign call.)"""
     if not sys.platform.startswith("linux"):
         return None
     try:
