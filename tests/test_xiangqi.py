@@ -202,6 +202,50 @@ def test_engines_die_with_the_process_that_started_them(tmp_path):
     eng.proc = None
 
 
+@pytest.mark.slow
+def test_kill_9_of_a_build_takes_its_engine_with_it(tmp_path, tiny_workspace):
+    import subprocess
+    import sys
+    import time
+
+    proc = subprocess.Popen([sys.executable, "-m", "r1data", "build", "xiangqi", "--size", "5000", "-o",
+                             str(tmp_path / "out"), "--workspace", str(tiny_workspace), "--no-progress"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 60
+    engines: list[int] = []
+    while not engines and time.time() < deadline:
+        engines = [pid for pid in _children(proc.pid) if "fairy-stockfish" in _cmdline(pid)]
+        time.sleep(0.05)
+    assert engines, "the build started no engine"
+    os.kill(proc.pid, signal.SIGKILL)         # the build alone, not its process group
+    proc.wait()
+    deadline = time.time() + 5
+    while any(_alive(pid) for pid in engines) and time.time() < deadline:
+        time.sleep(0.05)
+    assert not any(_alive(pid) for pid in engines), "an engine outlived the build"
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    if int(f.read().rsplit(")", 1)[1].split()[1]) == pid:
+                        out.append(int(entry))
+            except (OSError, ValueError):
+                pass
+    return out
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
 def _alive(pid: int) -> bool:
     try:
         with open(f"/proc/{pid}/stat") as f:
