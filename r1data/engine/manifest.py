@@ -37,6 +37,9 @@ def step_entries(r: ResolvedSpec, stats: Stats) -> list[dict]:
         s = stats.steps.get(b.label, {"in": 0, "out": 0, "rejected": 0})
         entry = {"step": b.name, **s,
                  "reasons": stats.reasons.get(b.name, {})}
+        summarize = getattr(b.definition.target, "summarize", None)
+        if callable(summarize):   # a step's own figures, from what the build counted
+            entry["summary"] = summarize(entry, stats.counters)
         suffix = f":{b.name}"   # what an API step counted: calls, tokens, cost (annotate.py)
         usage = {k[: -len(suffix)]: v for k, v in stats.counters.items() if k.endswith(suffix)}
         if usage:

@@ -171,9 +171,18 @@ class _Build:
             if why:
                 raise UsageError(why)
 
+    def _preflight(self) -> None:
+        """Steps that need an outside program check it here, in this process, before any worker
+        starts or anything is written (a step class's ``preflight(params)``, raising one line)."""
+        for b in self.r.steps:
+            check = getattr(b.definition.target, "preflight", None)
+            if callable(check):
+                check(b.params)
+
     # -- the build ---------------------------------------------------------------------------
     def run(self) -> BuildResult:
         self._refuse(folder.inspect_folder(self.out))
+        self._preflight()
         created = not self.out.exists()
         self.out.mkdir(parents=True, exist_ok=True)
         lock = folder.lock(self.out)

@@ -47,7 +47,7 @@ METRICS: dict[str, tuple[Metrics, tuple[str, ...]]] = {
     "embodied": (embodied.metrics, ("answer", "data_type")),
     "longvideo": (longvideo.metrics, ("answer", "problem_type")),
     "xiangqi": (xiangqi.metrics, ("legal_moves", "best_move", "best_score", "scored_moves", "scored_values",
-                                  "side_to_move", "situation")),
+                                  "side_to_move", "situation", "fen", "nodes")),
     "segearth": (segearth.metrics, ("mask",)),
     "infigui": (infigui.metrics, ("gt_action", "width", "height", "target_box", "task")),
 }

@@ -33,6 +33,13 @@ class Dedup:
         self.seen: set[int] = set()
         self.unsaved: list[int] = []
 
+    @staticmethod
+    def summarize(stats: dict, counters: dict) -> dict:
+        """For the manifest: how many rows were duplicates, and their share of the rows seen."""
+        seen = stats.get("in", 0)
+        return {"duplicates": stats.get("rejected", 0),
+                "duplicate_rate": round(stats.get("rejected", 0) / seen, 6) if seen else None}
+
     def key_hash(self, row: dict) -> int:
         values = [_content(row.get(k)) for k in self.key]
         if self.normalize:
