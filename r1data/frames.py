@@ -21,7 +21,9 @@ A frame's ``units``:
 =================  ==========================================================================
 
 A ``frame`` on a ``box2d`` / ``point2d`` / ``points2d`` / ``mask`` field (or a list or struct
-holding them) is checked by ``in_frame``; on a text field (a completion that writes boxes) it
+holding them) is checked by ``in_frame``: every coordinate inside the frame (``inside: all``, the
+default), boxes reaching into it (``inside: overlap``: elements cut by a screen's edge; points
+are not checked) or nothing (``inside: none``: a resting point below the view); on a text field (a completion that writes boxes) it
 says which frame the text's numbers are in, for readers, rewards and drawers.
 """
 
@@ -35,7 +37,8 @@ from typing import Any
 UNITS = ("pixels", "resized", "smart_resize", "0-1", "0-1000")
 QWEN_FACTOR = 28         # Qwen2-VL / Qwen2.5-VL: 14-pixel patches merged 2 x 2
 GEOMETRY = ("box2d", "point2d", "points2d", "mask")
-_FRAME_KEYS = {"image", "units", "size", "min_pixels", "max_pixels", "per_image"}
+_FRAME_KEYS = {"image", "units", "size", "min_pixels", "max_pixels", "per_image", "inside"}
+INSIDE = ("all", "overlap", "none")
 
 
 @dataclass(frozen=True)
@@ -48,9 +51,10 @@ class Frame:
     min_pixels: int | None = None            # smart_resize: the processor's bounds
     max_pixels: int | None = None
     per_image: bool = False                  # the field's outer list runs over a list<image>'s images
+    inside: str = "all"                      # what in_frame checks: all coordinates inside, boxes overlapping, none
 
     def to_dict(self) -> dict | str:
-        if self.units == "pixels" and not self.per_image:
+        if self.units == "pixels" and not self.per_image and self.inside == "all":
             return self.image
         out: dict[str, Any] = {"image": self.image, "units": self.units}
         if self.size:
@@ -61,6 +65,8 @@ class Frame:
             out["max_pixels"] = self.max_pixels
         if self.per_image:
             out["per_image"] = True
+        if self.inside != "all":
+            out["inside"] = self.inside
         return out
 
     def describe(self) -> str:
@@ -144,7 +150,11 @@ def parse_frame(value: Any) -> Frame:
     per_image = value.get("per_image", False)
     if not isinstance(per_image, bool):
         raise ValueError("per_image must be true or false")
-    return Frame(image, units, size, bounds["min_pixels"], bounds["max_pixels"], per_image)
+    inside = value.get("inside", "all")
+    if inside not in INSIDE:
+        raise ValueError(f"inside {inside!r}, expected all (every coordinate in the frame), overlap (boxes "
+                         "reach into it: elements cut by the screen's edge) or none")
+    return Frame(image, units, size, bounds["min_pixels"], bounds["max_pixels"], per_image, inside)
 
 
 # -- what a schema declares ------------------------------------------------------------------
@@ -319,6 +329,8 @@ def _is_list(row: dict, name: str) -> bool:
 
 def _outside(kind: str, item: Any, extent: tuple[float, float] | None, size: tuple[int, int] | None,
              frame: Frame, tolerance: float) -> str | None:
+    if frame.inside == "none" or (frame.inside == "overlap" and kind == "point2d"):
+        return None
     if kind == "mask":
         got = stored_size(item)
         if got is not None and size is not None and got != tuple(size):
@@ -330,6 +342,11 @@ def _outside(kind: str, item: Any, extent: tuple[float, float] | None, size: tup
     tol = tolerance * (w / 1000.0 if frame.units == "0-1" else 1.0)
     coords = [float(v) for v in item]
     xs, ys = coords[0::2], coords[1::2]
+    if frame.inside == "overlap":
+        if max(xs) > -tol and min(xs) < w + tol and max(ys) > -tol and min(ys) < h + tol:
+            return None
+        shown = "[" + ", ".join(f"{v:g}" for v in coords) + "]"
+        return f"{shown} does not reach into {w:g}x{h:g} ({frame.describe()})"
     if any(x < -tol or x > w + tol for x in xs) or any(y < -tol or y > h + tol for y in ys):
         shown = "[" + ", ".join(f"{v:g}" for v in coords) + "]"
         return f"{shown} outside {w:g}x{h:g} ({frame.describe()})"

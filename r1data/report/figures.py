@@ -69,7 +69,7 @@ def heatmap_figure(title: str, xs: Any, ys: Any, note: str = "") -> Figure:
     ok = np.isfinite(x) & np.isfinite(y)
     grid = np.zeros((GRID, GRID))
     np.add.at(grid, ((y[ok] * GRID).astype(int), (x[ok] * GRID).astype(int)), 1)
-    return Figure(title, svgplot.heatmap(grid, caption=f"{int(ok.sum()):,} in the image, top left at the corner"),
+    return Figure(title, svgplot.heatmap(grid, caption=f"{int(ok.sum()):,} (top left = image corner)"),
                   note)
 
 
@@ -93,8 +93,9 @@ def schema_figures(table: pa.Table, schema: Any, splits: pa.Array) -> list[Figur
     if letters is not None:
         figs.append(bar_figure(f"Answer letters ({answer})", letters, splits,
                                "The correct option's letter: a corpus whose letters are uneven teaches a prior."))
+    categorical = set()
     for f in schema.fields:
-        if f.name not in table.column_names or f.name == "id":
+        if f.name not in table.column_names or f.name == "id" or f.name.endswith("_id"):
             continue
         col = table.column(f.name)
         kind = f.type.kind
@@ -102,6 +103,7 @@ def schema_figures(table: pa.Table, schema: Any, splits: pa.Array) -> list[Figur
             fig = _category_figure(f, col, splits, n, is_answer=f.name == answer and letters is None)
             if fig:
                 figs.append(fig)
+                categorical.add(f.name)
         elif kind in NUMERIC and f.name not in size_fields and not f.name.endswith("_id"):
             values = col.to_numpy(zero_copy_only=False)
             finite = values[~np.isnan(values.astype(np.float64))] if values.dtype.kind == "f" else values
@@ -109,7 +111,7 @@ def schema_figures(table: pa.Table, schema: Any, splits: pa.Array) -> list[Figur
                 figs.append(histogram_figure(f"{f.name}", col, f.description[:160], integer=kind[0] in "iu"))
     for f in schema.fields:
         if f.role in TEXT_ROLES and f.type.kind == "string" and f.name in table.column_names and \
-                not (f.name == answer and letters is not None):
+                f.name not in categorical and not (f.name == answer and letters is not None):
             tokens = pc.count_substring_regex(table.column(f.name).fill_null(""), TOKEN_RE)
             figs.append(histogram_figure(f"{f.role.capitalize()} length ({f.name}), tokens", tokens,
                                          "Counted as words and punctuation marks (a model's tokenizer gives "

@@ -99,15 +99,15 @@ def histogram(values: np.ndarray, bins: int = 30, width: int = 460, height: int 
     return "".join(out)
 
 
-def heatmap(grid: np.ndarray, width: int = 260, caption: str = "") -> str:
+def heatmap(grid: np.ndarray, width: int = 300, caption: str = "") -> str:
     """A grid of counts (rows top to bottom = y down) as shaded cells, darker for more."""
     g = np.asarray(grid, dtype=np.float64)
     rows, cols = g.shape
     cell = width / cols
     h = cell * rows
     peak = g.max() or 1.0
-    out = [f'<svg class="plot" viewBox="0 0 {_n(width)} {_n(h + 16)}" width="{_n(width)}" height="{_n(h + 16)}" '
-           f'xmlns="http://www.w3.org/2000/svg" {FONT}>',
+    out = [f'<svg class="plot" viewBox="0 0 {_n(width + 160)} {_n(h + 4)}" width="{_n(width + 160)}" '
+           f'height="{_n(h + 4)}" xmlns="http://www.w3.org/2000/svg" {FONT}>',
            f'<rect x="0" y="0" width="{_n(width)}" height="{_n(h)}" fill="#f4f4f4" stroke="#888"/>']
     for r in range(rows):
         for c in range(cols):
@@ -116,7 +116,10 @@ def heatmap(grid: np.ndarray, width: int = 260, caption: str = "") -> str:
                 out.append(f'<rect x="{_n(c * cell)}" y="{_n(r * cell)}" width="{_n(cell + 0.3)}" '
                            f'height="{_n(cell + 0.3)}" fill="{_ramp(math.sqrt(v / peak))}">'
                            f'<title>{int(v):,}</title></rect>')
-    out.append(f'<text x="0" y="{_n(h + 12)}">{escape(caption)} (max {int(peak):,} per cell)</text>')
+    out.append(f'<text x="{_n(width + 8)}" y="14">{escape(caption)}</text>')
+    out.append(f'<text x="{_n(width + 8)}" y="30">max {int(peak):,} per cell</text>')
+    for k, t in enumerate((0.0, 0.25, 0.5, 0.75, 1.0)):
+        out.append(f'<rect x="{_n(width + 8 + 22 * k)}" y="40" width="20" height="10" fill="{_ramp(t)}"/>')
     out.append("</svg>")
     return "".join(out)
 
