@@ -13,6 +13,7 @@ from markupsafe import Markup
 from r1data.frames import is_image_type
 from r1data.report.view import RowView
 
+MAX_WIDTH = 1280        # a card's widest, in CSS pixels; wider rows of panels wrap
 FOLD_CHARS = 500         # text longer than this is folded, its start shown
 FIELD_CHARS = 300        # other fields are cut at this length
 ROLE_ORDER = {"question": 0, "reasoning": 1, "answer": 2}
@@ -23,11 +24,12 @@ class Card:
     row_id: str
     split: str = ""
     group: str = ""
-    panels: list[tuple[str, Markup, str]] = field(default_factory=list)   # (title, svg, caption)
-    texts: list[tuple[str, str, str, bool]] = field(default_factory=list)  # (field, role, text, folded)
+    panels: list[tuple[str, Markup, str, int]] = field(default_factory=list)   # (title, svg, caption, width)
+    texts: list[tuple[str, str, str, str]] = field(default_factory=list)  # (field, role, text, summary if folded)
     fields: list[tuple[str, str]] = field(default_factory=list)
     reject: dict | None = None
     error: str = ""
+    width: int = 360        # CSS pixels: the panels side by side (up to MAX_WIDTH), so text wraps under them
 
 
 def make_card(row: dict, schema: Any, drawer: Any, corpus_dir: Path, max_image_side: int, *, split: str = "",
@@ -38,8 +40,13 @@ def make_card(row: dict, schema: Any, drawer: Any, corpus_dir: Path, max_image_s
     view = RowView(row, schema, corpus_dir, reject)
     try:
         panels = drawer(view) or []
+        widths = []
         for p in panels:
-            card.panels.append((p.title, Markup(p.to_svg(max_image_side=max_image_side)), p.caption))
+            widths.append(p.display_width())
+            card.panels.append((p.title, Markup(p.to_svg(max_image_side=max_image_side)), p.caption,
+                                int(round(widths[-1]))))
+        # panels side by side, the gaps between them, the card's padding and border
+        card.width = int(min(MAX_WIDTH, max(360, sum(widths) + 8 * max(0, len(widths) - 1) + 22)))
     except Exception as e:      # one row's drawing failing must not lose the page
         card.error = f"{type(e).__name__}: {e}"
     shown = set()
@@ -48,7 +55,8 @@ def make_card(row: dict, schema: Any, drawer: Any, corpus_dir: Path, max_image_s
     for f in roles:
         text = _text(row.get(f.name))
         if text:
-            card.texts.append((f.name, f.role, text, len(text) > FOLD_CHARS))
+            summary = " ".join(text.split())[:160] + "…" if len(text) > FOLD_CHARS else ""
+            card.texts.append((f.name, f.role, text, summary))
         shown.add(f.name)
     for f in schema.fields:
         if f.name in shown or f.name == "id" or f.name not in row or is_image_type(f.type) or f.type.has_image:

@@ -141,8 +141,11 @@ def _reject_cards(corpus: Any, schema: Any, fn: Any, per_reason: int, max_image_
             if not isinstance(row, dict):
                 row = {}
             row.setdefault("id", rec["id"])
+            detail = rec.get("detail") or ""
+            if detail.startswith(reason + ": "):      # a check's detail names it again
+                detail = detail[len(reason) + 2:]
             cards.append(make_card(row, schema, fn, corpus.path, max_image_side,
-                                   reject={"step": step, "reason": reason, "detail": rec.get("detail") or ""}))
+                                   reject={"step": step, "reason": reason, "detail": detail}))
         out.append((step, reason, n, cards))
     return out
 

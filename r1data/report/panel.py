@@ -71,6 +71,7 @@ class Panel:
     background: str | None = None
     placeholder: bool = False
     shapes: list[Shape] = field(default_factory=list)
+    display: float | None = None     # CSS pixels wide in the report (default: see display_width)
 
     # -- drawing -----------------------------------------------------------------------------
     def box(self, xyxy: Point, color: str = ANSWER, label: str = "", *, width: float = 2.0,
@@ -83,10 +84,11 @@ class Panel:
         return self
 
     def point(self, xy: Point, color: str = ANSWER, label: str = "", *, radius: float = 5.0,
-              tag: bool = True) -> "Panel":
-        """A marker centred on ``(x, y)``."""
+              tag: bool = True, ring: bool = False) -> "Panel":
+        """A marker centred on ``(x, y)`` (``ring``: an open circle, for a point drawn over another)."""
         x, y = (float(v) for v in list(xy)[:2])
-        self.shapes.append(Shape("circle", [(x, y)], color, color, 1.5, label=label, tag=tag, radius=radius))
+        self.shapes.append(Shape("circle", [(x, y)], color, None if ring else color, 2.5 if ring else 1.5,
+                                 label=label, tag=tag, radius=radius))
         return self
 
     def circle(self, xy: Point, radius: float, color: str = "#000", fill: str | None = None,
@@ -111,10 +113,13 @@ class Panel:
               dashed: bool = False) -> "Panel":
         return self.line([start, end], color, label, width=width, dashed=dashed, arrow=True)
 
-    def text(self, xy: Point, text: str, color: str = "#fff", *, size: float = 12.0) -> "Panel":
-        """``text`` with its baseline's left end at ``(x, y)``, on a dark halo."""
+    def text(self, xy: Point, text: str, color: str = "#fff", *, size: float = 12.0, center: bool = False,
+             halo: bool = True, scaled: bool = False) -> "Panel":
+        """``text`` with its baseline's left end at ``(x, y)`` (``center``: centred on it), on a
+        dark halo (``halo``); ``size`` in screen pixels, or panel units when ``scaled``."""
         x, y = (float(v) for v in list(xy)[:2])
-        self.shapes.append(Shape("text", [(x, y)], color, label=str(text), size=size))
+        self.shapes.append(Shape("text", [(x, y)], color, label=str(text), size=size, closed=center,
+                                 tag=halo, scaled=scaled))
         return self
 
     def mask(self, mask: Any, color: str = ANSWER, label: str = "", *, opacity: float = 0.45) -> "Panel":
@@ -133,10 +138,18 @@ class Panel:
         return self
 
     # -- rendering ---------------------------------------------------------------------------
+    def display_width(self) -> float:
+        """CSS pixels the report shows the panel at: its own width, between 240 and 480 (a tall
+        panel narrower, at most 480 high)."""
+        if self.display:
+            return float(self.display)
+        w, h = float(self.width), float(self.height)
+        return min(max(w, 240.0), 480.0, 480.0 * w / h if h > 0 else 480.0)
+
     def to_svg(self, display_width: float | None = None, max_image_side: int = 768) -> str:
         """The panel as an inline ``<svg>`` (images as data URIs; big ones re-encoded smaller)."""
         w, h = float(self.width), float(self.height)
-        dw = float(display_width or min(max(w, 240.0), 480.0))
+        dw = float(display_width or self.display_width())
         s = w / dw                       # panel units per screen pixel
         out = [f'<svg class="panel" viewBox="0 0 {_n(w)} {_n(h)}" width="{_n(dw)}" '
                f'height="{_n(dw * h / w)}" xmlns="http://www.w3.org/2000/svg">']
@@ -221,9 +234,11 @@ def _svg_shape(sh: Shape, s: float) -> str:
         return tag
     if sh.kind == "text":
         (x, y) = sh.points[0]
-        return (f'<text x="{_n(x)}" y="{_n(y)}" font-size="{_n(sh.size * s)}" fill="{sh.color}" '
-                f'stroke="#000" stroke-width="{_n(2.5 * s)}" paint-order="stroke" '
-                f'font-family="sans-serif">{escape(sh.label)}</text>')
+        size = sh.size * (1.0 if sh.scaled else s)
+        where = ' text-anchor="middle" dominant-baseline="central"' if sh.closed else ""
+        halo = f' stroke="#000" stroke-width="{_n(size / 5)}" paint-order="stroke"' if sh.tag else ""
+        return (f'<text x="{_n(x)}" y="{_n(y)}" font-size="{_n(size)}" fill="{sh.color}"{where}{halo} '
+                f'font-family="sans-serif" font-weight="bold">{escape(sh.label)}</text>')
     if sh.kind == "overlay":
         (x1, y1), (x2, y2) = sh.points
         uri = "data:image/png;base64," + base64.b64encode(sh.data or b"").decode()
@@ -272,7 +287,15 @@ def _raster_shape(draw: Any, sh: Shape, k: float, px: float) -> None:
             draw.polygon(_arrow_head(pts[-2], pts[-1], (4 + 2.5 * sh.width) * px), fill=color)
     elif sh.kind == "text":
         (x, y) = sh.points[0]
-        draw.text((x * k, y * k - sh.size * px), sh.label, fill=color, stroke_width=1, stroke_fill=(0, 0, 0))
+        size = sh.size * (k if sh.scaled else px)
+        try:
+            from PIL import ImageFont
+
+            font = ImageFont.load_default(size=max(8, size))
+        except (TypeError, OSError):     # an old Pillow: its fixed bitmap font
+            font = None
+        draw.text((x * k, y * k), sh.label, fill=color, font=font, anchor="mm" if sh.closed else "ls",
+                  stroke_width=1 if sh.tag else 0, stroke_fill=(0, 0, 0))
 
 
 def _rgb(color: str) -> tuple[int, int, int]:
