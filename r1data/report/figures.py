@@ -40,13 +40,21 @@ class Figure:
 
 def bar_figure(title: str, values: Any, splits: Any = None, note: str = "", top: int = 25) -> Figure:
     """Counts of each value (most frequent first, ``top`` shown), stacked by split."""
-    vals = [("(null)" if v is None else str(v)) for v in _pylist(values)]
-    sp = [str(s) for s in _pylist(splits)] if splits is not None else ["all"] * len(vals)
-    series = list(dict.fromkeys(sp))
     counts: dict[str, dict[str, int]] = {}
-    for v, s in zip(vals, sp):
-        c = counts.setdefault(v, {})
-        c[s] = c.get(s, 0) + 1
+    if isinstance(values, (pa.Array, pa.ChunkedArray)) and splits is not None:
+        # counted by Arrow: a group-by over (value, split)
+        t = pa.table({"v": values.cast(pa.string()) if not pa.types.is_string(values.type) else values,
+                      "s": splits}).group_by(["v", "s"]).aggregate([([], "count_all")])
+        for v, s, n in zip(t.column("v").to_pylist(), t.column("s").to_pylist(), t.column("count_all").to_pylist()):
+            counts.setdefault("(null)" if v is None else str(v), {})[str(s)] = int(n)
+        series = list(dict.fromkeys(str(s) for s in _pylist(pc.unique(splits))))
+    else:
+        vals = [("(null)" if v is None else str(v)) for v in _pylist(values)]
+        sp = [str(s) for s in _pylist(splits)] if splits is not None else ["all"] * len(vals)
+        series = list(dict.fromkeys(sp))
+        for v, s in zip(vals, sp):
+            c = counts.setdefault(v, {})
+            c[s] = c.get(s, 0) + 1
     rows = sorted(counts.items(), key=lambda kv: (-sum(kv[1].values()), kv[0]))
     more = len(rows) - top
     rows = rows[:top]
