@@ -140,8 +140,8 @@ def _category_figure(f: Any, col: pa.ChunkedArray, splits: pa.Array, n: int, is_
         lengths = pc.utf8_length(col.fill_null(""))
         if pc.mean(lengths).as_py() > 60:            # prose, not a category
             return None
-        if distinct > MAX_CATEGORIES and not is_answer:
-            return None
+        if not is_answer and (distinct > MAX_CATEGORIES or (distinct > 10 and distinct > n / 2)):
+            return None          # nearly one value per row: a label, not a category
     note = f.description[:160]
     title = f"{'Answers' if is_answer else f.name} ({f.name})" if is_answer else f.name
     return bar_figure(title, col, splits, f"{distinct:,} distinct values. {note}")

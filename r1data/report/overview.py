@@ -60,11 +60,13 @@ def frames_table(schema: Any) -> list[tuple[str, str, str]]:
     rows = []
     for f in schema.fields:
         if is_image_type(f.type) or f.type.semantic == "video":
-            size = f"width {f.size[0]}, height {f.size[1]}" if f.size else "size not declared"
+            size = f"size in {f.size[0]} x {f.size[1]} (pixels)" if f.size else "size not declared"
             rows.append((f.name, str(f.type), size))
         elif f.frame is not None or has_geometry(f.type):
             rows.append((f.name, str(f.type) if len(str(f.type)) < 60 else str(f.type)[:57] + "...",
-                         f.frame.describe() if f.frame else "frame not declared"))
+                         f.frame.describe() + {"all": "", "overlap": "; boxes may reach past its edges",
+                                               "none": "; not checked"}[f.frame.inside]
+                         if f.frame else "frame not declared"))
     return rows
 
 
