@@ -112,6 +112,12 @@ def schema_figures(table: pa.Table, schema: Any, splits: pa.Array) -> list[Figur
             if fig:
                 figs.append(fig)
                 categorical.add(f.name)
+        elif kind == "list" and f.type.semantic is None and f.type.item is not None and \
+                f.type.item.kind in NUMERIC and f.type.item.semantic is None:
+            flat = pc.list_flatten(col)          # every value of every row (a rollout's rewards)
+            if len(flat) and len(pc.unique(flat)) > 1:
+                figs.append(histogram_figure(f"{f.name}, every value", flat, f.description[:160],
+                                             integer=f.type.item.kind[0] in "iu"))
         elif kind in NUMERIC and f.name not in size_fields and not f.name.endswith("_id"):
             values = col.to_numpy(zero_copy_only=False)
             finite = values[~np.isnan(values.astype(np.float64))] if values.dtype.kind == "f" else values
@@ -147,18 +153,28 @@ def _category_figure(f: Any, col: pa.ChunkedArray, splits: pa.Array, n: int, is_
     return bar_figure(title, col, splits, f"{distinct:,} distinct values. {note}")
 
 
+def answer_letter(text: str | None) -> str | None:
+    """The option letter of an answer: ``B``, ``(B)``, ``<answer>B</answer>`` (LongVideo-Reason),
+    ``<type>spatial_qa</type>(B)`` (Embodied-R1); None when it names none."""
+    import re
+
+    from r1data.parsing import choice_letter, tag_content
+
+    text = tag_content(text, "answer") or text or ""
+    text = re.sub(r"^\s*<type>.*?</type>", "", text)
+    return choice_letter(text) if len(text.strip()) <= 3 or re.match(r"\s*\(?[A-Z][).:]", text) else None
+
+
 def _answer_letters(table: pa.Table, answer: str) -> list | None:
     """The option letter of each answer when (nearly) every answer is one; else None."""
-    from r1data.parsing import choice_letter
-
     col = table.column(answer).fill_null("")
     sample = col.slice(0, 2000).to_pylist()
     if not sample or any(len(s) > 60 for s in sample[:200]):
         return None
-    parsed = [choice_letter(s) for s in sample]
+    parsed = [answer_letter(s) for s in sample]
     if sum(p is not None for p in parsed) < 0.9 * len(parsed):
         return None
-    return [choice_letter(s) or "(none)" for s in col.to_pylist()]
+    return [answer_letter(s) or "(none)" for s in col.to_pylist()]
 
 
 def _size_figures(table: pa.Table, schema: Any, splits: pa.Array) -> list[Figure]:
