@@ -23,7 +23,9 @@ from r1data.cli import workspace_option
 @workspace_option
 def report_cmd(out: str, output: str | None, samples: int, split: str | None, reject_examples: int,
                max_image_side: int, workspace: str | None) -> None:
-    """Write one self-contained HTML page about a build: Overview (rows, steps, checks, cost,
+    """An offline HTML page: a build's rows drawn, its figures and rejects.
+
+    Overview (rows, steps, checks, cost,
     image sizes and frames, the spec), Gallery (a fixed sample of rows drawn by the corpus's
     drawer: boxes, points, masks, 3D boxes on the views, frame strips, boards), Figures
     (distributions that show bias) and Rejects (counts by step and reason, with examples).
