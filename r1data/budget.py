@@ -204,6 +204,25 @@ class ImageBudget:
         }
 
 
+def over_image_budget(rows: list[dict], budget: Any, schema: Any) -> tuple[list[dict], Any]:
+    """The rows whose images fit the recipe's image budget (:mod:`r1data.budget`), and the others
+    counted as ``image_budget`` with the tokens against the limit: checked from the sizes the
+    rows declare, before any image is decoded or any model loaded."""
+    from r1data.train.data import Skipped
+
+    skipped = Skipped()
+    if budget is None or not budget.limit:
+        return rows, skipped
+    keep = []
+    for row in rows:
+        tokens = budget.row_tokens(row, schema)
+        if tokens is not None and tokens > budget.limit:
+            skipped.add("image_budget", row.get("id"), budget.over_detail(tokens))
+        else:
+            keep.append(row)
+    return keep, skipped
+
+
 def build_budget(out: Path, splits: dict, resolved: Any) -> dict | None:
     """The ``image_budget`` manifest entry of a finished build (its recipe ``train/NAME.yaml``);
     None when the corpus has no recipe or its recipe feeds no image."""

@@ -80,7 +80,7 @@ def test_rows_over_the_budget_are_split_off_by_their_declared_size():
     """Mixed sizes: the check reads each row's width and height fields, decoding nothing."""
     from r1data.budget import ImageBudget
     from r1data.schema import load_schema
-    from r1data.train.data import over_image_budget
+    from r1data.budget import over_image_budget
 
     schema = load_schema(REPO / "schemas" / "vqa_verify.yaml")
     budget = ImageBudget("r.yaml", "m", "image", False, 1, 3136, 1003520, 400, "data.max_image_tokens")

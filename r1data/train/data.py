@@ -93,23 +93,6 @@ class Skipped:
                 for r, n in self.counts.most_common()]
 
 
-def over_image_budget(rows: list[dict], budget: Any, schema: Any) -> tuple[list[dict], Skipped]:
-    """The rows whose images fit the recipe's image budget (:mod:`r1data.budget`), and the others
-    counted as ``image_budget`` with the tokens against the limit: checked from the sizes the
-    rows declare, before any image is decoded or any model loaded."""
-    skipped = Skipped()
-    if budget is None or not budget.limit:
-        return rows, skipped
-    keep = []
-    for row in rows:
-        tokens = budget.row_tokens(row, schema)
-        if tokens is not None and tokens > budget.limit:
-            skipped.add("image_budget", row.get("id"), budget.over_detail(tokens))
-        else:
-            keep.append(row)
-    return keep, skipped
-
-
 def schema_role(schema: dict, role: str) -> str | None:
     """The first field of the build's schema with ``role`` (question, reasoning, image...)."""
     for name, f in schema.get("fields", {}).items():

@@ -151,7 +151,8 @@ def run_stage(stage: str, req: TrainRequest, start_model: str, vision: bool, map
     """Train one stage from ``start_model``; resume from its last checkpoint; save ``final/``."""
     from transformers.trainer_utils import get_last_checkpoint
 
-    from r1data.train.data import RowFormatter, over_image_budget, read_rows, to_dataset
+    from r1data.budget import over_image_budget
+    from r1data.train.data import RowFormatter, read_rows, to_dataset
     from r1data.train.models import load_model, load_processing_class
 
     r = req.recipe.recipe
