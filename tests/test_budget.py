@@ -55,7 +55,7 @@ def tight_build(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 def test_the_manifest_counts_rows_over_the_recipes_image_budget(tight_build, cli):
     from r1data import open_corpus
 
-    out, ws = tight_build
+    out, _ = tight_build
     b = open_corpus(out).manifest["image_budget"]
     assert b["recipe"] == "vqa_verify.yaml" and b["limit"] == 200 and b["limit_from"] == "data.max_image_tokens"
     assert (b["min_pixels"], b["max_pixels"]) == (200704, 401408)

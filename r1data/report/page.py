@@ -150,7 +150,7 @@ def _reject_cards(corpus: Any, schema: Any, fn: Any, per_reason: int, max_image_
         return make_card(row, schema, fn, corpus.path, max_image_side,
                          reject={"step": step, "reason": reason, "detail": detail})
 
-    return [(step, reason, n, list(pool.map(lambda rec: card(step, reason, rec), examples.get((step, reason), []))))
+    return [(step, reason, n, list(pool.map(lambda rec, s=step, r=reason: card(s, r, rec), examples.get((step, reason), []))))
             for step, reason, n in reasons]
 
 
