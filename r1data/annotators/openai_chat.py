@@ -84,7 +84,7 @@ class OpenAIChatBackend:
                 retry_after = retry_after / 1000 if retry_after is not None else None
             message = redact(_error_message(e), self._key)
             raise status_error(e.status_code, message, self.where, self.profile.api_key_env,
-                               retry_after) from None
+                               retry_after, _error_code(e)) from None
         except (openai.APITimeoutError, openai.APIConnectionError) as e:
             reason = "timeout" if isinstance(e, openai.APITimeoutError) else "connection_error"
             raise TransientError(reason, redact(f"{type(e).__name__}: {e}", self._key)) from None
@@ -138,6 +138,15 @@ def _aiohttp_client(timeout_s: float) -> Any:
     except ImportError:
         return None
     return DefaultAioHttpClient(timeout=timeout_s)
+
+
+def _error_code(e: Any) -> str | None:
+    body = getattr(e, "body", None)
+    if isinstance(body, dict):
+        inner = body.get("error", body)
+        if isinstance(inner, dict) and inner.get("code"):
+            return str(inner["code"])
+    return getattr(e, "code", None)
 
 
 def _error_message(e: Any) -> str:

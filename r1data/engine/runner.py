@@ -237,6 +237,9 @@ class _Build:
             executor = LocalExecutor(args, StepRunner(r, r.steps[:n_prefix], seed=self.seed, output=self.out,
                                                       options=self.options, debug=self.debug))
         bar = self._progress_bar(total_items)
+        from r1data.annotators.quota import StatusTicker
+
+        ticker = StatusTicker(self.state_dir, bar, f"build {r.name}")   # why it waits (a 429 pause), on the bar
         if not resumed:
             self._checkpoint()   # from here on the folder is always a resumable build
         self.last_ckpt = time.monotonic()
@@ -273,6 +276,7 @@ class _Build:
                                   f"intact in {self.out}; rerun the command (with a higher --max-cost) "
                                   "to continue") from None
         finally:
+            ticker.stop()
             executor.close()
             if bar is not None:
                 bar.close()

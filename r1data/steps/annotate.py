@@ -69,12 +69,16 @@ class Annotate:
         from r1data.annotators.client import AnnotatorClient
         from r1data.annotators.prompt import PromptTemplate
 
+        from r1data.annotators.quota import build_quota
+
         self.prompt = PromptTemplate(template_path)
-        # the profile's limits hold for the whole build: each worker process takes its share
-        share = self.profile.share(int(ctx.options.get("workers") or 1))
+        # the profile's limits hold for the whole build: its rates are one quota shared by every
+        # worker (a file in the build's state folder, or a Ray actor), its concurrency is divided
+        share = self.profile.share(int(ctx.options.get("workers") or 1), rates=False)
         backend = providers.get(self.profile.provider)(share)   # checks the key's env var now
         self.client = AnnotatorClient(share, backend, cache=ResponseCache.default(),
-                                      refresh=bool(ctx.options.get("refresh")))
+                                      refresh=bool(ctx.options.get("refresh")),
+                                      quota=build_quota(self.profile, ctx.output, ctx.options))
         weakref.finalize(self, self.client.close)
 
     def __call__(self, rows: list[dict]) -> Iterator[dict | Reject]:

@@ -10,6 +10,10 @@ completions, Gemini generateContent); this class does the rest:
   normally) or a function ``(call_number, prompt) -> fault | None``. A fault is one of
   :data:`FAULTS`;
 * ``respond(prompt, n_images) -> str``: the text of a normal answer;
+* ``quota_rpm``: a rate limit the server ENFORCES, as a provider does: a token bucket of
+  ``quota_rpm / 60`` requests a second holding ``quota_burst_s`` seconds of them; a request
+  beyond it gets ``429`` (with ``Retry-After``, the seconds until the next slot, when
+  ``quota_retry_after``) and counts in ``refused``;
 * counters: ``calls`` (requests to the generation endpoint), ``answered`` (normal answers),
   ``max_in_flight`` (the most requests open at once), ``seen`` (one :class:`Seen` per call:
   prompt, images, auth header) -- all under ``lock``.
@@ -21,15 +25,18 @@ import asyncio
 import json
 import math
 import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from http import HTTPStatus
 
 # 429/500/503/400/401: that status with an error body ("429" carries Retry-After);
+# insufficient_quota: OpenAI's 429 for an account out of credit (Gemini: a 429 without a delay);
 # timeout: answer after ``timeout_s`` (the client gives up first); drop: close the connection
 # without answering; malformed: 200 with a body that is not JSON; bad_output: 200 with text
 # that is not the asked format; safety: 200 with the provider's "blocked" answer.
-FAULTS = ("429", "500", "503", "400", "401", "timeout", "drop", "malformed", "bad_output", "safety")
+FAULTS = ("429", "500", "503", "400", "401", "timeout", "drop", "malformed", "bad_output", "safety",
+          "insufficient_quota")
 
 FaultPlan = Iterable[str | None] | Callable[[int, str], str | None] | None
 
@@ -67,7 +74,8 @@ class ModelServer:
 
     def __init__(self, *, latency_s: float = 0.0, faults: FaultPlan = None,
                  respond: Callable[[str, int], str] = default_respond, retry_after: float | None = 0.0,
-                 timeout_s: float = 2.0, keep_bodies: bool = True, port: int = 0):
+                 timeout_s: float = 2.0, keep_bodies: bool = True, port: int = 0,
+                 quota_rpm: float | None = None, quota_burst_s: float = 1.0, quota_retry_after: bool = True):
         self.latency_s = latency_s
         self.respond = respond
         self.retry_after = retry_after
@@ -79,6 +87,12 @@ class ModelServer:
         self.in_flight = 0
         self.max_in_flight = 0      # the most generation requests open at once
         self.faults_served: list[str] = []
+        self.quota_rpm = quota_rpm
+        self.quota_burst_s = quota_burst_s
+        self.quota_retry_after = quota_retry_after
+        self.refused = 0            # 429s for exceeding quota_rpm
+        self._quota_level = quota_rpm / 60 * quota_burst_s if quota_rpm else 0.0
+        self._quota_stamp = time.monotonic()
         self.seen: list[Seen] = []
         self.set_faults(faults)
         self._port = port
@@ -100,7 +114,7 @@ class ModelServer:
 
     def reset_counts(self) -> None:
         with self.lock:
-            self.calls = self.answered = self.max_in_flight = 0
+            self.calls = self.answered = self.max_in_flight = self.refused = 0
             self.faults_served.clear()
             self.seen.clear()
 
@@ -219,6 +233,10 @@ class ModelServer:
             call_no = self.calls
             self.seen.append(Seen(prompt, [len(i) for i in images], auth, model,
                                   body if self.keep_bodies else {}))
+        over = self._over_quota()
+        if over is not None:
+            extra = {"Retry-After": f"{over:.3f}"} if self.quota_retry_after else {}
+            return await self._send_json(writer, 429, self.error_body(429, auth), extra)
         with self.lock:
             self.in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self.in_flight)
@@ -227,6 +245,23 @@ class ModelServer:
         finally:
             with self.lock:
                 self.in_flight -= 1
+
+    def _over_quota(self) -> float | None:
+        """None when the request fits the enforced quota (and takes its slot), else the
+        seconds until the next slot."""
+        if not self.quota_rpm:
+            return None
+        rate = self.quota_rpm / 60
+        with self.lock:
+            now = time.monotonic()
+            cap = max(1.0, rate * self.quota_burst_s)
+            self._quota_level = min(cap, self._quota_level + (now - self._quota_stamp) * rate)
+            self._quota_stamp = now
+            if self._quota_level >= 1:
+                self._quota_level -= 1
+                return None
+            self.refused += 1
+            return (1 - self._quota_level) / rate
 
     async def _answer(self, call_no: int, prompt: str, images: list[bytes], model: str, auth: str,
                       writer: asyncio.StreamWriter) -> bool:
@@ -244,6 +279,8 @@ class ModelServer:
             return False
         if fault == "malformed":
             return await self._send(writer, 200, b'{"choices": [ this is not json')
+        if fault == "insufficient_quota":
+            return await self._send_json(writer, 429, self.error_body(429, auth, code="insufficient_quota"))
         if fault in ("429", "500", "503", "400", "401"):
             extra = {}
             if fault == "429" and self.retry_after is not None:
@@ -293,5 +330,5 @@ class ModelServer:
     def blocked_body(self, model: str) -> dict:
         raise NotImplementedError
 
-    def error_body(self, status: int, auth: str) -> dict:
+    def error_body(self, status: int, auth: str, code: str | None = None) -> dict:
         raise NotImplementedError

@@ -63,11 +63,11 @@ class GeminiServer(ModelServer):
         return {"promptFeedback": {"blockReason": "SAFETY"},
                 "usageMetadata": {"promptTokenCount": 10, "totalTokenCount": 10}, "modelVersion": model}
 
-    def error_body(self, status: int, auth: str) -> dict:
+    def error_body(self, status: int, auth: str, code: str | None = None) -> dict:
         message = {401: f"API key not valid: {auth}", 429: "Resource has been exhausted (e.g. check quota).",
                    400: "Request contains an invalid argument."}.get(status, "Internal error encountered.")
         error: dict = {"code": status, "message": message, "status": STATUS_NAMES.get(status, "INTERNAL")}
-        if status == 429 and self.retry_after is not None:
+        if status == 429 and self.retry_after is not None and code is None:
             error["details"] = [{"@type": "type.googleapis.com/google.rpc.RetryInfo",
                                  "retryDelay": f"{self.retry_after:g}s"}]
         return {"error": error}

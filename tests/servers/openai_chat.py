@@ -65,9 +65,11 @@ class OpenAIChatServer(ModelServer):
         body["choices"][0]["message"]["content"] = None
         return body
 
-    def error_body(self, status: int, auth: str) -> dict:
+    def error_body(self, status: int, auth: str, code: str | None = None) -> dict:
         # like the real service, a 401 echoes the key it was given: the client must not repeat it
         message = {401: f"Incorrect API key provided: {auth.removeprefix('Bearer ')}",
                    429: "Rate limit reached for requests", 400: "Invalid request"}.get(status, "Server error")
-        return {"error": {"message": message, "type": STATUS_TYPES.get(status, "server_error"),
-                          "param": None, "code": STATUS_TYPES.get(status)}}
+        if code == "insufficient_quota":
+            message = "You exceeded your current quota, please check your plan and billing details."
+        return {"error": {"message": message, "type": code or STATUS_TYPES.get(status, "server_error"),
+                          "param": None, "code": code or STATUS_TYPES.get(status)}}

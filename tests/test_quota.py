@@ -1,0 +1,249 @@
+"""One quota for a build: rates shared by worker processes (a locked file) and Ray actors (an
+actor), learned from 429s, Retry-After capped by max_wait_s, and a one-line stop ("rate
+limited", "quota exhausted") instead of a silent stall. The clients are the real openai and
+google-genai ones against stand-in servers on 127.0.0.1 (tests/servers/)."""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing as mp
+import time
+from pathlib import Path
+
+import pytest
+
+from r1data.annotators.client import AnnotatorClient
+from r1data.annotators.profile import AnnotatorProfile, providers
+from r1data.annotators.quota import FileQuota, LocalQuota, QuotaState, StatusTicker, quota_status
+from r1data.annotators.request import AnnotationRequest, PermanentError, RateLimited
+from tests.servers import SERVERS
+
+KEY = "sk-r1data-quota-test-5d81e2-SECRET"
+
+
+@pytest.fixture(params=["openai", "gemini"])
+def server(request):  # type: ignore[no-untyped-def]
+    with SERVERS[request.param](timeout_s=1.0) as s:
+        s.kind = request.param
+        yield s
+
+
+def make_client(server, monkeypatch, quota=None, **overrides) -> AnnotatorClient:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("R1DATA_QUOTA_KEY", KEY)
+    settings = dict(provider=server.kind, model="test-model", base_url=server.url, api_key_env="R1DATA_QUOTA_KEY",
+                    max_concurrency=8, backoff_initial_s=0.01, backoff_max_s=0.05, timeout_s=0.5, name="quota-test")
+    settings.update(overrides)
+    profile = AnnotatorProfile(**settings)
+    return AnnotatorClient(profile, providers.get(profile.provider)(profile), quota=quota)
+
+
+def ask(text: str) -> tuple[AnnotationRequest, str]:
+    return AnnotationRequest.user(text), "think_answer"
+
+
+# -- the state: reservations, holds, what it learns (a fake clock) -----------------------------------
+
+def test_reservations_queue_callers_at_the_rate() -> None:
+    s = QuotaState()
+    s.configure(0.0, 600, None)                 # 10 requests/s, a 2 s burst of 20
+    waits = [s.reserve(0.0, 0)[0] for _ in range(25)]
+    assert waits[:20] == [0.0] * 20             # the burst goes at once
+    assert waits[20:] == pytest.approx([0.1, 0.2, 0.3, 0.4, 0.5])   # then one every 0.1 s, in order
+
+
+def test_a_429_pauses_everyone_drains_the_burst_and_learns_the_rate_that_got_through() -> None:
+    s = QuotaState()
+    s.configure(0.0, 6000, None)                # the profile says 100/s; the server allows ~20/s
+    for i in range(200):                        # 10 s of 20 successes a second
+        s.done(i / 20, 0, 0)
+    s.on_limited(10.0, 3.0, "HTTP 429, Retry-After 3 s")
+    assert s.learned_rps == pytest.approx(0.95 * 20, rel=0.06)
+    wait, held = s.reserve(10.0, 0)
+    assert held == pytest.approx(3.0) and wait >= 3.0      # nobody goes during the pause
+    # ... nor in a burst after it: one every 1/19 s
+    later = [s.reserve(10.0, 0)[0] for _ in range(3)]
+    assert later[2] - later[1] == pytest.approx(1 / s.learned_rps, rel=0.01)
+    assert s.status(10.5) == "rate limited: waiting 2 s (HTTP 429, Retry-After 3 s)"
+    # successes let the cap grow back, and it goes once it reaches the profile's rate
+    t = 13.0
+    while s.learned_rps is not None and t < 400:
+        s.done(t, 0, 0)
+        t += 0.5
+    assert s.learned_rps is None and 60 < t < 200
+
+
+def test_a_second_429_of_the_same_bunch_does_not_cut_again() -> None:
+    s = QuotaState()
+    s.configure(0.0, 600, None)
+    s.on_limited(1.0, 0.0, "HTTP 429")
+    first = s.learned_rps
+    s.on_limited(1.5, 0.0, "HTTP 429")
+    assert s.learned_rps == first == pytest.approx(5.0)   # nothing got through: half the rate
+    assert s.limited == 2 and s.limited_for(4.0) == pytest.approx(3.0) and not s.getting_through(4.0)
+    s.done(4.0, 0, 0)
+    assert s.limited_for(5.0) == 0 and s.getting_through(5.0)
+
+
+# -- one quota across worker processes -----------------------------------------------------------
+
+def _acquire_many(path: str, n: int, start: float, out: mp.Queue) -> None:
+    quota = FileQuota(path, 1200, None)        # 20 requests/s for all processes together
+    time.sleep(max(0.0, start - time.time()))
+
+    async def go() -> None:
+        for _ in range(n):
+            await quota.acquire(0)
+
+    asyncio.run(go())
+    out.put(time.time())
+
+
+@pytest.mark.slow
+def test_worker_processes_share_one_file_quota(tmp_path: Path) -> None:
+    ctx = mp.get_context("spawn")
+    out = ctx.Queue()
+    start = time.time() + 4.0                   # after every process has imported and opened the file
+    procs = [ctx.Process(target=_acquire_many, args=(str(tmp_path / "q.json"), 30, start, out)) for _ in range(3)]
+    for p in procs:
+        p.start()
+    ends = [out.get(timeout=60) for _ in procs]
+    for p in procs:
+        p.join()
+    # 90 requests at 20/s after a burst of 40 take 2.5 s: the rate held for all of them together
+    # (three private quotas of 20/s would have let them through at once)
+    assert 2.2 <= max(ends) - start < 3.5, max(ends) - start
+
+
+def test_the_file_quota_survives_a_damaged_file_and_reports_its_pauses(tmp_path: Path) -> None:
+    path = tmp_path / "quota" / "p.json"
+    path.parent.mkdir()
+    path.write_text('{"rpm": 60, "tok')         # a writer killed mid-write
+    quota = FileQuota(path, 600, None)
+    asyncio.run(quota.acquire(0))
+    assert quota_status(tmp_path) is None
+    quota.limited(30.0, "HTTP 429, Retry-After 30 s")
+    text, left = quota_status(tmp_path)  # type: ignore[misc]
+    assert text.startswith("rate limited: waiting") and "Retry-After 30 s" in text and 29 < left <= 30
+    quota.close()
+
+
+def test_the_status_ticker_puts_the_reason_on_the_bar(tmp_path: Path) -> None:
+    class Bar:
+        desc = "build x"
+
+        def set_description_str(self, desc: str, refresh: bool = True) -> None:
+            self.desc = desc
+
+    quota = FileQuota(tmp_path / "quota" / "p.json", 600, None)
+    bar = Bar()
+    ticker = StatusTicker(tmp_path, bar, "build x", interval_s=0.05)
+    quota.limited(1.0, "HTTP 429, Retry-After 1 s")
+    deadline = time.monotonic() + 2
+    while "rate limited" not in bar.desc and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert bar.desc.startswith("build x [rate limited: waiting")
+    while bar.desc != "build x" and time.monotonic() < deadline + 2:   # the pause ends, the note goes
+        time.sleep(0.05)
+    ticker.stop()
+    assert bar.desc == "build x"
+    quota.close()
+
+
+# -- what a client does with 429s ---------------------------------------------------------------
+
+def test_retry_after_3600_with_nothing_getting_through_stops_with_one_line(server, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    server.retry_after = 3600
+    server.set_faults(lambda n, prompt: "429")
+    client = make_client(server, monkeypatch, max_wait_s=120)
+    t0 = time.monotonic()
+    with pytest.raises(RateLimited) as e:
+        client.run([ask(f"question {i}") for i in range(4)])
+    client.close()
+    assert time.monotonic() - t0 < 5                      # no silent three-hour stall
+    message = e.value.message
+    assert "rate limited" in message and "3600 s" in message and "max_wait_s" in message and "\n" not in message
+    assert "rerun" in message and KEY not in message
+
+
+def test_a_long_retry_after_while_others_get_through_gives_up_that_record(server, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    server.retry_after = 3600
+    server.set_faults(lambda n, prompt: "429" if "unlucky" in prompt else None)
+    client = make_client(server, monkeypatch, max_wait_s=120)
+    assert all(a.parsed.answer == "yes" for a in client.run([ask(f"question {i}") for i in range(4)]))
+    [failed] = client.run([ask("the unlucky question")])
+    client.close()
+    assert isinstance(failed, PermanentError) and failed.reason == "gave_up_rate_limited", failed
+    assert "3600" in failed.detail
+
+
+def test_continuous_429s_stop_with_quota_exhausted_after_max_wait(server, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    server.retry_after = None                   # no Retry-After: backoff, retried past max_retries
+    server.set_faults(lambda n, prompt: "429")
+    client = make_client(server, monkeypatch, max_wait_s=1.0, max_retries=2)
+    t0 = time.monotonic()
+    with pytest.raises(RateLimited) as e:
+        client.run([ask("question")])
+    client.close()
+    assert 0.9 <= time.monotonic() - t0 < 4
+    assert "rate limited: quota exhausted" in e.value.message and server.calls > 3   # 429s are not max_retries
+
+
+def test_short_429s_are_waited_out_without_counting_against_max_retries(server, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    server.retry_after = 0.05
+    server.set_faults(["429"] * 4)
+    client = make_client(server, monkeypatch, max_retries=1)
+    [answer] = client.run([ask("question")])
+    client.close()
+    assert not isinstance(answer, Exception), answer
+    assert server.calls == 5 and client.usage.retries == 4
+
+
+def test_an_account_out_of_credit_stops_at_once(server, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    server.set_faults(lambda n, prompt: "insufficient_quota")
+    client = make_client(server, monkeypatch, max_wait_s=2)
+    with pytest.raises(RateLimited) as e:
+        client.run([ask("question")])
+    client.close()
+    if server.kind == "openai":                 # OpenAI says so: no wait at all
+        assert "insufficient_quota" in e.value.message and server.calls == 1
+    else:                                       # Gemini's 429 looks like any other: max_wait_s bounds it
+        assert "quota exhausted" in e.value.message
+
+
+@pytest.mark.slow
+def test_a_quota_the_profile_does_not_know_is_learned_from_429s(monkeypatch) -> None:
+    # the server allows 20 requests/s; the profile names no limit
+    with SERVERS["openai"](quota_rpm=1200, quota_burst_s=1.0, quota_retry_after=False) as server:
+        server.kind = "openai"
+        quota = LocalQuota()
+        client = make_client(server, monkeypatch, quota=quota, max_concurrency=16, backoff_initial_s=0.05,
+                             backoff_max_s=0.5)
+        t0 = time.monotonic()
+        answers = client.run([ask(f"question {i}") for i in range(80)])
+        wall = time.monotonic() - t0
+        client.close()
+    assert all(not isinstance(a, Exception) for a in answers)
+    assert quota.state.learned_rps is not None and quota.state.learned_rps < 30    # it found the limit
+    assert 80 / wall > 0.6 * 20, wall                   # and kept most of the quota's rate
+    assert server.refused < 80, server.refused          # without hammering the server
+
+
+def test_the_annotate_step_of_a_build_uses_the_build_wide_file_quota(tmp_path: Path, monkeypatch) -> None:
+    from r1data.annotators.quota import FileQuota as FQ
+    from r1data.assets import Assets
+    from r1data.steps.annotate import Annotate
+    from r1data.steps.base import StepContext
+
+    monkeypatch.setenv("R1DATA_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("R1DATA_QUOTA_KEY", KEY)
+    profile = tmp_path / "p.yaml"
+    profile.write_text("provider: openai\nmodel: m\nbase_url: http://127.0.0.1:9/v1\napi_key_env: R1DATA_QUOTA_KEY\n"
+                       "requests_per_minute: 600\nmax_concurrency: 8\n")
+    ctx = StepContext(seed=0, corpus="c", step="annotate", assets=Assets.from_workspace(), output=tmp_path / "out",
+                      options={"annotator": str(profile), "workers": 4})
+    step = Annotate(ctx, template="scene30k_cot.jinja")
+    assert isinstance(step.client.quota, FQ) and step.client.quota.path.parent == tmp_path / "out" / ".r1data" / "quota"
+    assert step.client.profile.max_concurrency == 2              # concurrency is divided among workers ...
+    state = QuotaState.from_json(step.client.quota.path.read_bytes())
+    assert state.rpm == 600                                      # ... the rate is not: it is shared
+    step.client.close()
