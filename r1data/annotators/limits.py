@@ -36,7 +36,7 @@ class RateLimiter(LocalQuota):
 
     ``await acquire(tokens)`` waits for a request slot and ``tokens`` estimated tokens;
     ``settle(estimated, actual)`` charges the difference; ``hold(seconds)`` pauses every call.
-    Buckets hold two seconds of rate, so a build starts at full speed without a burst the
+    Buckets hold one second of rate, so a build starts at full speed without a burst the
     provider would refuse.
     """
 

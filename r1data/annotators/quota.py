@@ -20,8 +20,9 @@ locked operation each and no polling.
 It adapts to what the server says. A ``429`` holds every caller of the build for its
 ``Retry-After`` (or a backoff when there is none), drains the buckets so that no burst follows
 the pause, and caps the request rate at 95 % of the rate that got through over the last ten
-seconds (the real quota, when the profile's figures are too high or absent); the cap grows back
-by 2 % a second while calls succeed, and goes once it reaches the profile's rate.
+seconds (the real quota, when the profile's figures are too high or absent; 90 % of the rate so
+far while there is not yet a second of answers to measure); the cap grows back by 3 % a
+second while calls succeed, and goes once it reaches the profile's rate.
 """
 
 from __future__ import annotations
@@ -38,10 +39,11 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-BURST_S = 2.0             # a bucket holds this many seconds of its rate
+BURST_S = 1.0             # a bucket holds this many seconds of its rate (providers refuse bigger bursts)
 WINDOW_S = 10.0           # successes are counted over this window to learn the real rate
 CUT_COOLDOWN_S = 2.0      # one cut of the learned rate per this many seconds (429s come in bunches)
-GROWTH_PER_S = 0.02       # the learned cap grows back by this fraction a second while calls succeed
+LEARN_AFTER_S = 1.0       # the rate that got through is measured once answers span this long
+GROWTH_PER_S = 0.03       # the learned cap grows back by this fraction a second while calls succeed
 GETTING_THROUGH_S = 10.0  # a call got through this recently: the quota is not exhausted
 QUOTA_DIR = "quota"
 
@@ -166,13 +168,16 @@ class QuotaState:
             self.limited_since = now
         if self.last_cut is None or now - self.last_cut >= CUT_COOLDOWN_S:
             current = self.req_rate()
-            measured = self.ok_rate(now)
+            # the rate that got through means something only over a few seconds of answers
+            # (the first 429s of a build come back before its first answers do)
+            measured = self.ok_rate(now) if self.first_ok is not None and \
+                now - self.first_ok >= LEARN_AFTER_S else 0.0
             if measured > 0:
                 new = 0.95 * measured
                 if current is not None:
                     new = min(new, 0.9 * current)
             else:
-                new = 0.5 * current if current is not None else None
+                new = 0.9 * current if current is not None else None
             if new is not None:
                 self.learned_rps = max(new, 1 / 60)
                 self.req_level = min(self.req_level, max(1.0, new * BURST_S))
