@@ -56,10 +56,8 @@ class OpenAIChatBackend:
             out.append({"role": "user", "content": content})
         return out
 
-    async def generate(self, request: AnnotationRequest) -> AnnotationResponse:
-        import openai
-        from openai.types.chat import ChatCompletion
-
+    def body(self, request: AnnotationRequest) -> dict[str, Any]:
+        """The chat-completions request body (also one line of a Batch API input file)."""
         kwargs: dict[str, Any] = {"model": self.profile.model, "messages": self.messages(request),
                                   "temperature": request.temperature}
         # OpenAI's own API wants max_completion_tokens (reasoning models refuse max_tokens);
@@ -70,6 +68,13 @@ class OpenAIChatBackend:
             kwargs["response_format"] = {"type": "json_schema", "json_schema": {
                 "name": "annotation", "schema": request.response_schema,
                 "strict": strict_compatible(request.response_schema)}}
+        return kwargs
+
+    async def generate(self, request: AnnotationRequest) -> AnnotationResponse:
+        import openai
+        from openai.types.chat import ChatCompletion
+
+        kwargs = self.body(request)
         t0 = time.monotonic()
         try:
             # the SDK's documented raw verb: same client, auth, errors and response type as
@@ -94,7 +99,10 @@ class OpenAIChatBackend:
             if is_transport_error(e):
                 raise TransientError("connection_error", redact(f"{type(e).__name__}: {e}", self._key)) from None
             raise
-        latency = time.monotonic() - t0
+        return self.parse(r, time.monotonic() - t0)
+
+    def parse(self, r: Any, latency: float = 0.0) -> AnnotationResponse:
+        """A ``ChatCompletion`` (from a call, or a line of a batch output file) as our response."""
         if not getattr(r, "choices", None):
             raise TransientError("malformed_response", "the response holds no choice")
         choice = r.choices[0]

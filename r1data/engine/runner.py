@@ -246,6 +246,12 @@ class _Build:
         exhausted = True
         try:
             self._check_budget()   # a resumed build may have spent its budget already
+            from r1data.annotators.batch.prefetch import prefetch_batches
+
+            # batch-mode annotators: every request through the batch API first, answers to the cache
+            prefetch_batches(r, self.out, size=self.size, seed=self.seed, cursor=self.cursor, kept=self.kept,
+                             options=self.options, stats=self.stats, max_cost=self.max_cost, progress=self.progress)
+            self._check_budget()
             for result in executor.map(self._tasks(src, source_ctx)):
                 self.stats.merge(result.stats)
                 self.stats.merge(source_ctx.stats)   # what the source counted while reading

@@ -218,6 +218,12 @@ class ModelServer:
     async def _handle(self, method: str, path: str, headers: dict[str, str], raw: bytes,
                       writer: asyncio.StreamWriter) -> bool:
         """Answer one request; False when the connection must close."""
+        handled = await self.handle_api(method, path, headers, raw)
+        if handled is not None:          # another endpoint of the API (files, batches)
+            status, body, extra = handled
+            if isinstance(body, bytes):
+                return await self._send(writer, status, body, extra)
+            return await self._send_json(writer, status, body, extra)
         route = self.route(path) if method == "POST" else None
         if route is None:
             return await self._send_json(writer, 404, {"error": {"code": 404, "message": f"no route {path}"}})
@@ -312,6 +318,12 @@ class ModelServer:
         return True
 
     # -- the wire format (subclasses) -------------------------------------------------------------
+    async def handle_api(self, method: str, path: str, headers: dict[str, str], raw: bytes
+                         ) -> tuple[int, dict | bytes, dict] | None:
+        """Endpoints other than generation (the batch APIs, tests/servers/batches.py): the
+        status, the body and extra headers, or None for a path they do not serve."""
+        return None
+
     def route(self, path: str) -> str | None:
         """The model named by a generation request's path, or None for any other path."""
         raise NotImplementedError

@@ -1,6 +1,7 @@
 """A stand-in for an OpenAI-compatible chat-completions server (OpenAI, vLLM, SGLang, Ollama).
 
-``POST {root}/v1/chat/completions``; point ``AsyncOpenAI(base_url=server.url)`` at it.
+``POST {root}/v1/chat/completions``; point ``AsyncOpenAI(base_url=server.url)`` at it. The
+Batch API (``/v1/files``, ``/v1/batches``) is served too (tests/servers/batches.py).
 """
 
 from __future__ import annotations
@@ -10,12 +11,13 @@ import time
 import uuid
 
 from tests.servers.base import ModelServer
+from tests.servers.batches import OpenAIBatchAPI
 
 STATUS_TYPES = {400: "invalid_request_error", 401: "invalid_api_key", 429: "rate_limit_exceeded",
                 500: "server_error", 503: "server_error"}
 
 
-class OpenAIChatServer(ModelServer):
+class OpenAIChatServer(OpenAIBatchAPI, ModelServer):
     """Chat completions with text and ``data:`` URL images; usage in every answer."""
 
     @property
