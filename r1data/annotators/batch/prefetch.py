@@ -30,6 +30,7 @@ from r1data.annotators.prompt import check_answer
 from r1data.annotators.request import AnnotationRequest, AnnotationResponse, AnnotatorCallError, PermanentError
 
 PENDING = "batch_pending"
+MAX_ROUNDS = 100      # a safety net: rounds end by themselves (see prefetch_batches)
 
 
 class Collector:
@@ -45,8 +46,8 @@ class Collector:
         self.flush_every = flush_every
         self.pending: dict[str, list[tuple[str, AnnotationRequest]]] = {}    # step -> (key, request)
         self.asked: set[str] = set()          # keys set aside (or sent) during this pass
-        self.sent = 0
-        self.stopped = False                  # --max-cost refused a batch: plan no further
+        self.sent = 0                         # requests submitted during this pass
+        self.stopped = False                  # --max-cost left no room for some: plan no further
 
     def advance(self, step: str, client: Any, request: AnnotationRequest, answer_format: str
                 ) -> AnnotationResponse | AnnotatorCallError | None:
@@ -78,9 +79,9 @@ class Collector:
         """Submit what is set aside (while --max-cost allows)."""
         for step, items in list(self.pending.items()):
             if items and not self.stopped:
-                if not self.service.submit(step, items):
-                    self.stopped = True
-                self.sent += len(items)
+                sent = self.service.submit(step, items)
+                self.sent += sent
+                self.stopped = sent < len(items)
             self.pending[step] = []
 
 
@@ -107,7 +108,7 @@ def prefetch_batches(resolved: Any, out: Path, *, size: int | None, seed: int, c
     ``tokens_in_batch:STEP``, ``tokens_out_batch:STEP``, ``cost_usd_batch:STEP``) from the
     journal; raises :class:`~r1data.errors.BudgetExhausted` when ``max_cost`` stops it."""
     from r1data.annotators.batch.service import BatchService
-    from r1data.errors import BudgetExhausted
+    from r1data.errors import BudgetExhausted, R1DataError
 
     steps = batch_steps(resolved, options)
     if not steps:
@@ -123,18 +124,21 @@ def prefetch_batches(resolved: Any, out: Path, *, size: int | None, seed: int, c
         for name, profile in steps.items():
             service.register(name, profile)
         service.resume()
-        rounds = max(p.parse_retries + p.max_retries for p in steps.values()) + 4
-        for _ in range(rounds):
+        # rounds end when a pass finds nothing left to ask; each round makes progress (answers,
+        # failures recorded for good, retries counted against max_retries, more of the source)
+        for _ in range(MAX_ROUNDS):
             collector = Collector(service, cache, refresh=bool(options.get("refresh")))
             _plan(resolved, out, collector, size=size, seed=seed, cursor=cursor, kept=kept, options=options,
                   first=next(iter(steps)))
             collector.flush()
             service.wait()
             _account(service.journal, stats)
-            if collector.stopped:
+            if collector.stopped and collector.sent == 0:      # the budget takes no more
                 raise BudgetExhausted(service.budget_stop or f"--max-cost ${max_cost:.2f} reached")
-            if collector.sent == 0:
+            if collector.sent == 0 and not collector.stopped:
                 return
+        raise R1DataError(f"batch mode: still asking after {MAX_ROUNDS} rounds of batches; "
+                          f"see {service.journal.path}")
     finally:
         _account(service.journal, stats)
         service.close()

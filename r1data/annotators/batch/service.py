@@ -72,33 +72,36 @@ class BatchService:
         return self.spent_direct() + sum(t["cost_usd_batch"] for t in self.journal.totals().values())
 
     def _estimate(self, profile: AnnotatorProfile, step: str, items: list[tuple[str, AnnotationRequest]]) -> float:
-        """About what a batch will cost: its input tokens, and the output tokens seen so far per
-        answer (the profile's max_output_tokens until 20 answers have been seen)."""
-        answered = [b for b in self.journal.batches.values() if b.step == step and b.collected]
-        n_ok = sum(len(b.collected.get("ok", [])) for b in answered)  # type: ignore[union-attr]
-        out_tokens = sum(b.collected.get("tokens_out", 0) for b in answered)  # type: ignore[union-attr]
-        per_answer = out_tokens / n_ok if n_ok >= 20 else profile.max_output_tokens
+        """About what a batch will cost: its input tokens, and per answer 1.5 times the output
+        tokens seen so far (the profile's max_output_tokens until 5 answers have been seen)."""
+        answered = [b.collected for b in self.journal.batches.values() if b.step == step and b.collected]
+        n_ok = sum(len(c.get("ok", [])) for c in answered)
+        out_tokens = sum(c.get("tokens_out", 0) for c in answered)
+        per_answer = min(profile.max_output_tokens, 1.5 * out_tokens / n_ok) if n_ok >= 5 else profile.max_output_tokens
         tokens_in = sum(r.estimated_tokens() for _, r in items)
         return profile.batch_cost(tokens_in, int(per_answer * len(items)))
 
     # -- submit -------------------------------------------------------------------------------------
-    def submit(self, step: str, items: list[tuple[str, AnnotationRequest]]) -> bool:
-        """Send ``items`` (request key, request) as one or more batches; False when
-        ``--max-cost`` let only part of them (or none) go."""
+    def submit(self, step: str, items: list[tuple[str, AnnotationRequest]]) -> int:
+        """Send ``items`` (request key, request) as one or more batches; the number sent.
+        Fewer than all when ``--max-cost`` leaves no room for the rest (``budget_stop`` says why)."""
         profile, adapter = self.steps[step]
         chunk: list[tuple[str, AnnotationRequest]] = []
-        size = 0
+        size = sent = 0
         for item in items:
             n = request_bytes(item[1])
             if chunk and (len(chunk) >= profile.batch_max_requests or size + n > adapter.max_bytes):
-                if not self._submit_chunk(step, chunk):
-                    return False
+                done = self._submit_chunk(step, chunk)
+                sent += done
+                if done < len(chunk):
+                    return sent
                 chunk, size = [], 0
             chunk.append(item)
             size += n
-        return self._submit_chunk(step, chunk) if chunk else True
+        return sent + (self._submit_chunk(step, chunk) if chunk else 0)
 
-    def _submit_chunk(self, step: str, chunk: list[tuple[str, AnnotationRequest]]) -> bool:
+    def _submit_chunk(self, step: str, chunk: list[tuple[str, AnnotationRequest]]) -> int:
+        """Submit one batch (or the part of it ``--max-cost`` leaves room for); the number sent."""
         profile, adapter = self.steps[step]
         estimate = self._estimate(profile, step, chunk)
         if self.max_cost is not None:
@@ -106,13 +109,9 @@ class BatchService:
             if estimate > room:
                 per = estimate / len(chunk)
                 fits = int(room / per) if per > 0 else len(chunk)
-                if fits <= 0:
-                    self.budget_stop = (f"--max-cost ${self.max_cost:.2f}: spent ${self.spent():.2f}, and the next "
-                                        f"batch of {len(chunk)} requests would cost about ${estimate:.2f}")
-                    return False
-                self._submit_chunk(step, chunk[:fits])
-                self.budget_stop = f"--max-cost ${self.max_cost:.2f}: the batches sent would use it up"
-                return False
+                self.budget_stop = (f"--max-cost ${self.max_cost:.2f} reached: spent ${self.spent():.2f}, and "
+                                    f"{len(chunk)} more requests would cost about ${estimate:.2f}")
+                return self._submit_chunk(step, chunk[:fits]) if fits > 0 else 0
         tag = f"r1data-{uuid.uuid4().hex[:16]}"
         self.journal.submitting(tag, step, adapter.provider, [k for k, _ in chunk], estimate)
         for attempt in range(SUBMIT_TRIES):
@@ -129,7 +128,7 @@ class BatchService:
                     break
         self.journal.submitted(tag, batch_id)
         self._say(f"submitted batch {batch_id} ({len(chunk)} requests, about ${estimate:.2f})")
-        return True
+        return len(chunk)
 
     # -- resume, wait, collect -------------------------------------------------------------------------
     def resume(self) -> None:
