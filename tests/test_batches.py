@@ -15,60 +15,21 @@ import time
 from pathlib import Path
 
 import pytest
-import yaml
 
 from r1data import open_corpus
 from tests.servers import SERVERS
+from tests.toyq import toyq_workspace
 
 KEY = "sk-r1data-batch-test-0b6e27-SECRET"
 REPO = Path(__file__).resolve().parents[1]
 SIZE = 40
-
-SCHEMA = """\
-name: toyq
-fields:
-  id: string
-  text: {type: string, role: question}
-  value: float32
-  label: int32
-  tags: list<string>
-  cot: {type: string, role: answer}
-"""
-
-TEMPLATE = """\
-{%- set answer_format = "think_answer" -%}
-Is row {{ id }} about a chair? {{ text }}
-"""
-
-PLUGIN = '''\
-from r1data.steps import Reject, step
-
-@step("keep_yes")
-def keep_yes(rows, ctx):
-    """The verifier of this corpus: only rows answered yes are kept."""
-    for row in rows:
-        yield row if "<answer>yes</answer>" in row["cot"] else Reject(row, "answered_no", row["cot"][-40:])
-'''
-
 
 @pytest.fixture
 def ws(tmp_path: Path, monkeypatch) -> Path:  # type: ignore[no-untyped-def]
     """A workspace with a small corpus whose rows are annotated by an API profile."""
     monkeypatch.setenv("R1DATA_BATCH_KEY", KEY)
     monkeypatch.setenv("R1DATA_CACHE_DIR", str(tmp_path / "cache"))
-    root = tmp_path / "ws"
-    for d in ("pipelines", "schemas", "plugins", "annotators/templates"):
-        (root / d).mkdir(parents=True)
-    (root / "schemas" / "toyq.yaml").write_text(SCHEMA)
-    (root / "plugins" / "toyq_plugin.py").write_text(PLUGIN)
-    (root / "annotators" / "templates" / "toyq.jinja").write_text(TEMPLATE)
-    spec = {"name": "toyq", "description": "Rows annotated by a model.", "schema": "toyq", "seed": 3, "size": SIZE,
-            "source": "syn", "sources": {"syn": {"reader": "synthetic"}},
-            "output": {"shard_size_mb": 1, "batch_size": 16},
-            "steps": [{"step": "annotate", "profile": "programmatic", "template": "toyq.jinja", "output": "cot"},
-                      {"step": "keep_yes"}]}
-    (root / "pipelines" / "toyq.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
-    return root
+    return toyq_workspace(tmp_path / "ws", size=SIZE)
 
 
 def profile(tmp_path: Path, server, **extra) -> Path:  # type: ignore[no-untyped-def]

@@ -250,3 +250,51 @@ def test_the_annotate_step_of_a_build_uses_the_build_wide_file_quota(tmp_path: P
     state = QuotaState.from_json(step.client.quota.path.read_bytes())
     assert state.rpm == 600                                      # ... the rate is not: it is shared
     step.client.close()
+
+
+# -- whole builds: worker processes and Ray actors share the quota -----------------------------------
+
+RAY_ENV = {"RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": "disabled"}
+
+
+def _build_rate(tmp_path: Path, extra: list[str]) -> tuple[float, int, int]:
+    """Build toyq with every API call on the stage that gets the even batches, against a server
+    enforcing 10 requests/s; (answers per second, 429s, exit code)."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from tests.toyq import toyq_workspace
+
+    ws = toyq_workspace(tmp_path / "ws", size=128, prefill=True)
+    with SERVERS["openai"](latency_s=0.05, quota_rpm=600, quota_burst_s=1.0) as server:
+        profile = tmp_path / "p.yaml"
+        settings = {"provider": "openai", "model": "m", "base_url": server.url, "api_key_env": "R1DATA_QUOTA_KEY",
+                    "requests_per_minute": 600, "max_concurrency": 16, "backoff_initial_s": 0.05, "backoff_max_s": 0.5}
+        profile.write_text("".join(f"{k}: {json.dumps(v)}\n" for k, v in settings.items()))
+        env = {**os.environ, **RAY_ENV, "R1DATA_QUOTA_KEY": KEY, "R1DATA_CACHE_DIR": str(tmp_path / "cache")}
+        done = subprocess.run([sys.executable, "-m", "r1data", "build", "toyq", "-o", str(tmp_path / "out"),
+                               "--annotator", str(profile), "--workspace", str(ws), "--no-progress", *extra],
+                              cwd=Path(__file__).resolve().parents[1], env=env, capture_output=True, text=True,
+                              timeout=300)
+        assert done.returncode == 0, done.stderr
+        times = sorted(server.answer_times)
+    return (len(times) - 1) / (times[-1] - times[0]), server.refused, done.returncode
+
+
+@pytest.mark.slow
+def test_ray_actors_share_one_quota_actor(tmp_path: Path) -> None:
+    pytest.importorskip("ray")
+    # 64 calls, all on the actor that gets the even batches: with the quota divided statically
+    # (5/s each) that actor would crawl at half the quota; sharing it gives it all 10/s
+    rate, refused, _ = _build_rate(tmp_path, ["--executor", "ray", "--workers", "2"])
+    assert 7.5 <= rate <= 12.5, rate
+    assert refused <= 20, refused           # of 64 calls: the odd 429 when arrivals bunch up
+
+
+@pytest.mark.slow
+def test_worker_processes_of_a_build_share_one_quota(tmp_path: Path) -> None:
+    rate, refused, _ = _build_rate(tmp_path, ["--workers", "2"])
+    assert rate <= 12.5 and refused <= 20, (rate, refused)     # the two processes together keep to it
+    assert rate >= 6.0, rate

@@ -14,7 +14,8 @@ completions, Gemini generateContent); this class does the rest:
   ``quota_rpm / 60`` requests a second holding ``quota_burst_s`` seconds of them; a request
   beyond it gets ``429`` (with ``Retry-After``, the seconds until the next slot, when
   ``quota_retry_after``) and counts in ``refused``;
-* counters: ``calls`` (requests to the generation endpoint), ``answered`` (normal answers),
+* counters: ``calls`` (requests to the generation endpoint), ``answered`` (normal answers,
+  with their times in ``answer_times``),
   ``max_in_flight`` (the most requests open at once), ``seen`` (one :class:`Seen` per call:
   prompt, images, auth header) -- all under ``lock``.
 """
@@ -91,6 +92,7 @@ class ModelServer:
         self.quota_burst_s = quota_burst_s
         self.quota_retry_after = quota_retry_after
         self.refused = 0            # 429s for exceeding quota_rpm
+        self.answer_times: list[float] = []   # time.monotonic() of each normal answer
         self._quota_level = quota_rpm / 60 * quota_burst_s if quota_rpm else 0.0
         self._quota_stamp = time.monotonic()
         self.seen: list[Seen] = []
@@ -115,6 +117,7 @@ class ModelServer:
     def reset_counts(self) -> None:
         with self.lock:
             self.calls = self.answered = self.max_in_flight = self.refused = 0
+            self.answer_times.clear()
             self.faults_served.clear()
             self.seen.clear()
 
@@ -299,6 +302,7 @@ class ModelServer:
         keep = await self._send_json(writer, 200, self.answer_body(model, text, tokens_in, count_tokens(text)))
         with self.lock:
             self.answered += 1
+            self.answer_times.append(time.monotonic())
         return keep
 
     async def _send_json(self, writer: asyncio.StreamWriter, status: int, body: dict,
