@@ -84,6 +84,33 @@ def test_a_batch_build_pays_half_and_a_later_direct_build_asks_nothing(kind, ws,
         assert server.calls == 0 and usage(tmp_path / "direct")["cache_hits"] >= SIZE
     assert open_corpus(tmp_path / "direct").table("train").to_pylist() == \
         open_corpus(tmp_path / "batch").table("train").to_pylist()
+    _no_key_in(tmp_path)                           # outputs, manifests, rejects, cache
+
+
+@pytest.mark.parametrize("kind", ["openai", "gemini"])
+def test_an_error_body_echoing_the_key_never_reaches_a_file(kind, ws, tmp_path, cli) -> None:  # type: ignore[no-untyped-def]
+    faults = lambda n, prompt: "401" if "syn-000000004" in prompt else None  # noqa: E731
+    with serve(kind, batch_item_faults=faults) as server:
+        r = build(cli, ws, tmp_path / "out", profile(tmp_path, server))
+        assert r.exit_code == 0, r.stderr
+    [reject] = open_corpus(tmp_path / "out").rejects().to_pylist()
+    assert reject["reason"] == "refused" and "R1DATA_BATCH_KEY" in reject["detail"]
+    assert KEY not in r.stdout + r.stderr
+    _no_key_in(tmp_path)
+
+
+def test_refresh_in_batch_mode_asks_every_request_again_through_a_batch(ws, tmp_path, cli) -> None:  # type: ignore[no-untyped-def]
+    with serve("openai") as server:
+        prof = profile(tmp_path, server, batch_max_requests=1000)
+        assert build(cli, ws, tmp_path / "a", prof).exit_code == 0
+        first = sorted(k for batch in server.batch_keys for k in batch)
+        assert build(cli, ws, tmp_path / "b", prof).exit_code == 0      # from the cache: nothing sent
+        assert sorted(k for batch in server.batch_keys for k in batch) == first
+        before = len(server.batch_keys)
+        r = build(cli, ws, tmp_path / "c", prof, "--refresh")
+        assert r.exit_code == 0, r.stderr
+        again = sorted(k for batch in server.batch_keys[before:] for k in batch)
+        assert again == first and server.calls == 0
 
 
 @pytest.mark.parametrize("kind", ["openai", "gemini"])

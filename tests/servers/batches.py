@@ -10,7 +10,8 @@ endpoint would answer it: the server's ``respond`` and item faults), or once
 ``batch_release`` (a ``threading.Event``) is set, when one is given. Knobs:
 
 * ``batch_item_faults(n, prompt) -> fault | None``: per item (n counts items over all
-  batches): ``429``, ``500``, ``503``, ``400``, ``safety`` or ``bad_output``;
+  batches): ``429``, ``500``, ``503``, ``400``, ``401`` (its body echoes the key), ``safety``
+  or ``bad_output``;
 * ``batch_expire``: batch number (1-based) -> items answered before the batch expires;
 * ``batch_fail``: batch number -> a ``failed`` batch, ``(code, message, line or None)``;
 * ``batch_create_faults``: consumed one per create: ``401``, ``429`` or ``500``;
@@ -111,7 +112,7 @@ class BatchAPI:
             n = self._items_seen
         fault = self.batch_item_faults(n, prompt) if self.batch_item_faults else None
         model = item.get("model", "stand-in")
-        if fault in ("429", "500", "503", "400"):
+        if fault in ("429", "500", "503", "400", "401"):     # a 401 body echoes the key, as OpenAI's does
             return "http", (int(fault), self.error_body(int(fault), item.get("auth", "")))  # type: ignore[attr-defined]
         if fault == "safety":
             return "ok", self.blocked_body(model)  # type: ignore[attr-defined]
