@@ -33,6 +33,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -102,7 +103,7 @@ def bench_api(provider: str, n: int, latency: float, concurrency: int, cache: bo
 
 
 def _quota_share(provider: str, url: str, n: int, concurrency: int, rpm: float | None, mode: str,
-                 quota_path: str, processes: int, start: float) -> tuple[int, int, float, float, int]:
+                 quota_path: str, processes: int, barrier: Any) -> tuple[int, int, float, float, int]:
     """One process's part of a quota run: ``n`` requests; (answered, failed, t_start, t_end, 429s)."""
     sys.path.insert(0, str(REPO))
     from r1data.annotators.client import AnnotatorClient
@@ -121,7 +122,10 @@ def _quota_share(provider: str, url: str, n: int, concurrency: int, rpm: float |
     client = AnnotatorClient(profile, providers.get(provider)(profile), quota=quota)  # type: ignore[arg-type]
     tag = os.getpid()
     requests = [(AnnotationRequest.user(f"Question {tag}-{i}: is there a chair?"), "text") for i in range(n)]
-    time.sleep(max(0.0, start - time.time()))
+    # the first call pays for the client's lazy imports and connection: not part of the figure
+    client.run([(AnnotationRequest.user(f"warm-up {tag}"), "text")])
+    barrier.wait()                 # every process ready: go together
+    time.sleep(1.0)                # the server's burst refills after the warm-ups
     t0 = time.time()
     answers = client.run(requests)
     t1 = time.time()
@@ -151,14 +155,14 @@ def bench_quota(provider: str, rpm: float, seconds: float, latency: float, concu
             try:
                 assert server.stdout is not None
                 url = server.stdout.readline().split()[1]
-                with tempfile.TemporaryDirectory() as tmp:
-                    start = time.time() + 6.0 + processes
+                with tempfile.TemporaryDirectory() as tmp, mp.Manager() as manager:
+                    barrier = manager.Barrier(processes)
                     # uneven work, as batches fall on workers: the first process gets half of it
                     shares = [total // 2] + [total // 2 // (processes - 1)] * (processes - 1) if processes > 1 \
                         else [total]
                     with cf.ProcessPoolExecutor(processes, mp_context=mp.get_context("spawn")) as pool:
                         futures = [pool.submit(_quota_share, provider, url, n, max(1, concurrency // processes),
-                                               profile_rpm, mode, str(Path(tmp) / "quota.json"), processes, start)
+                                               profile_rpm, mode, str(Path(tmp) / "quota.json"), processes, barrier)
                                    for n in shares]
                         results = [f.result() for f in futures]
             finally:

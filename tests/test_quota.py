@@ -54,22 +54,40 @@ def test_reservations_queue_callers_at_the_rate() -> None:
 def test_a_429_pauses_everyone_drains_the_burst_and_learns_the_rate_that_got_through() -> None:
     s = QuotaState()
     s.configure(0.0, 6000, None)                # the profile says 100/s; the server allows ~20/s
+    t = 0.0
     for i in range(200):                        # 10 s of 20 successes a second
-        s.done(i / 20, 0, 0)
+        t = i / 20
+        s.done(t, 0, 0)
     s.on_limited(10.0, 3.0, "HTTP 429, Retry-After 3 s")
-    assert s.learned_rps == pytest.approx(0.95 * 20, rel=0.06)
+    assert s.learned_rps == pytest.approx(75.0)            # a quarter off at most per cut ...
     wait, held = s.reserve(10.0, 0)
     assert held == pytest.approx(3.0) and wait >= 3.0      # nobody goes during the pause
-    # ... nor in a burst after it: one every 1/19 s
+    # ... nor in a burst after it: one every 1/75 s
     later = [s.reserve(10.0, 0)[0] for _ in range(3)]
     assert later[2] - later[1] == pytest.approx(1 / s.learned_rps, rel=0.01)
     assert s.status(10.5) == "rate limited: waiting 2 s (HTTP 429, Retry-After 3 s)"
+    # ... and cut after cut (two seconds apart) it settles a little under what got through
+    for k in range(8):
+        t = 13.0 + 2.5 * k
+        for j in range(50):
+            s.done(t + j / 20, 0, 0)
+        s.on_limited(t + 2.5, 0.0, "HTTP 429")
+    assert s.learned_rps == pytest.approx(0.95 * 20, rel=0.1)
     # successes let the cap grow back, and it goes once it reaches the profile's rate
-    t = 13.0
+    t = 40.0
     while s.learned_rps is not None and t < 400:
         s.done(t, 0, 0)
         t += 0.5
     assert s.learned_rps is None and 60 < t < 200
+
+
+def test_a_429_when_the_profile_is_right_pauses_and_slows_down_only_a_little() -> None:
+    s = QuotaState()
+    s.configure(0.0, 1200, None)                # 20/s, and 20/s get through
+    for i in range(100):
+        s.done(i / 20, 0, 0)
+    s.on_limited(5.0, 0.5, "HTTP 429")
+    assert s.learned_rps == pytest.approx(19.0) and s.hold_left(5.0) == pytest.approx(0.5)
 
 
 def test_a_second_429_of_the_same_bunch_does_not_cut_again() -> None:

@@ -26,6 +26,7 @@ model, a server failing every one of the first calls) raises :class:`AnnotatorUn
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from typing import Any
@@ -139,7 +140,7 @@ class AnnotatorClient:
         last: TransientError | None = None
         failures = 0          # transient failures other than 429: at most max_retries
         limited = 0           # 429s of this request
-        waited = 0.0          # seconds this request was told to wait by 429s
+        first_429: float | None = None    # when this request got its first 429
         backstop = 3 * p.timeout_s + 10
         while True:
             async with self._sem:
@@ -163,12 +164,14 @@ class AnnotatorClient:
             if last.reason == "rate_limited":
                 wait = backoff_delay(limited, p.backoff_initial_s, p.backoff_max_s, last.retry_after)
                 limited += 1
+                now = time.monotonic()
+                first_429 = now if first_429 is None else first_429
+                waited = now - first_429      # all of it: the pauses, and the slower pace after them
                 if waited + wait > p.max_wait_s:
                     self.quota.limited(0.0, "HTTP 429")      # counted, but no one else pauses for it
                     raise self._rate_limit_verdict(last, waited)
                 why = f"HTTP 429, Retry-After {last.retry_after:g} s" if last.retry_after else "HTTP 429"
                 self.quota.limited(wait, why)                 # every caller of the quota pauses
-                waited += wait
                 self.usage.retries += 1
                 await asyncio.sleep(wait)
                 continue

@@ -19,10 +19,11 @@ locked operation each and no polling.
 
 It adapts to what the server says. A ``429`` holds every caller of the build for its
 ``Retry-After`` (or a backoff when there is none), drains the buckets so that no burst follows
-the pause, and caps the request rate at 95 % of the rate that got through over the last ten
-seconds (the real quota, when the profile's figures are too high or absent; 90 % of the rate so
-far while there is not yet a second of answers to measure); the cap grows back by 3 % a
-second while calls succeed, and goes once it reaches the profile's rate.
+the pause, and caps the request rate (the profile's, or the rate calls were sent at when the
+profile names none) at 95 % of the rate that got through over the last ten seconds: the real
+quota, when the profile's figures are too high or absent. One cut every two seconds at most,
+never by more than a quarter; the cap grows back by 3 % a second while calls succeed, and
+goes once it reaches the profile's rate.
 """
 
 from __future__ import annotations
@@ -71,6 +72,8 @@ class QuotaState:
     limited: int = 0                       # 429s since the last success
     ok_slots: dict[str, int] = field(default_factory=dict)   # whole second -> successes
     first_ok: float | None = None
+    sent_slots: dict[str, int] = field(default_factory=dict)  # whole second -> calls let go
+    first_sent: float | None = None
 
     # -- rates -------------------------------------------------------------------------------
     def req_rate(self) -> float | None:
@@ -120,6 +123,9 @@ class QuotaState:
             if self.tok_level < need:
                 ready = max(ready, self.stamp + (need - self.tok_level) / t)
             self.tok_level -= tokens
+        if self.first_sent is None:
+            self.first_sent = now
+        _count(self.sent_slots, now)
         held = max(0.0, self.hold_until - now)
         return max(0.0, ready - now, held), held
 
@@ -140,11 +146,7 @@ class QuotaState:
         self.limited = 0
         if self.first_ok is None:
             self.first_ok = now
-        second = str(int(now))
-        self.ok_slots[second] = self.ok_slots.get(second, 0) + 1
-        if len(self.ok_slots) > WINDOW_S + 2:
-            floor = int(now - WINDOW_S) - 1
-            self.ok_slots = {k: v for k, v in self.ok_slots.items() if int(k) >= floor}
+        _count(self.ok_slots, now)
         if self.learned_rps is not None:
             self._refill(now)
             self.learned_rps *= 1 + GROWTH_PER_S * min(1.0, max(0.0, now - self.last_growth))
@@ -154,11 +156,11 @@ class QuotaState:
 
     def ok_rate(self, now: float) -> float:
         """Successes per second over the last :data:`WINDOW_S` seconds."""
-        if self.first_ok is None:
-            return 0.0
-        floor = now - WINDOW_S
-        n = sum(v for k, v in self.ok_slots.items() if int(k) + 1 > floor)
-        return n / max(1.0, min(WINDOW_S, now - self.first_ok))
+        return _rate(self.ok_slots, self.first_ok, now)
+
+    def sent_rate(self, now: float) -> float:
+        """Calls let go per second over the last :data:`WINDOW_S` seconds."""
+        return _rate(self.sent_slots, self.first_sent, now)
 
     def on_limited(self, now: float, wait: float, why: str) -> None:
         """A 429: hold every caller ``wait`` seconds and learn the rate that gets through."""
@@ -166,19 +168,20 @@ class QuotaState:
         self.limited += 1
         if self.limited_since is None:
             self.limited_since = now
-        if self.last_cut is None or now - self.last_cut >= CUT_COOLDOWN_S:
+        measured = self.ok_rate(now) if self.first_ok is not None and \
+            now - self.first_ok >= LEARN_AFTER_S else 0.0
+        # one cut per bunch of 429s; and when nothing gets through at all, one cut only: slowing
+        # down further cannot help, the pauses do the waiting (and max_wait_s ends it)
+        if (self.last_cut is None or now - self.last_cut >= CUT_COOLDOWN_S) and \
+                (measured > 0 or self.learned_rps is None):
+            # the rate so far: the limit in force, else what was sent; cut it by a quarter at
+            # most, to a little under what got through (meaningful once answers span a second:
+            # the first 429s of a build come back before its first answers do)
             current = self.req_rate()
-            # the rate that got through means something only over a few seconds of answers
-            # (the first 429s of a build come back before its first answers do)
-            measured = self.ok_rate(now) if self.first_ok is not None and \
-                now - self.first_ok >= LEARN_AFTER_S else 0.0
-            if measured > 0:
-                new = 0.95 * measured
-                if current is not None:
-                    new = min(new, 0.9 * current)
-            else:
-                new = 0.9 * current if current is not None else None
-            if new is not None:
+            if current is None and sum(self.sent_slots.values()) >= 10:   # too few calls say nothing
+                current = self.sent_rate(now) or None
+            if current is not None:
+                new = max(0.75 * current, min(current, 0.95 * measured) if measured > 0 else 0.9 * current)
                 self.learned_rps = max(new, 1 / 60)
                 self.req_level = min(self.req_level, max(1.0, new * BURST_S))
             self.last_cut = now
@@ -221,6 +224,25 @@ class QuotaState:
         data = json.loads(text)
         names = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in names})
+
+
+def _count(slots: dict[str, int], now: float) -> None:
+    """One more event in the whole second of ``now`` (slots older than the window are dropped)."""
+    second = str(int(now))
+    slots[second] = slots.get(second, 0) + 1
+    if len(slots) > WINDOW_S + 2:
+        floor = int(now - WINDOW_S) - 1
+        for k in [k for k in slots if int(k) < floor]:
+            del slots[k]
+
+
+def _rate(slots: dict[str, int], first: float | None, now: float) -> float:
+    """Events per second over the last :data:`WINDOW_S` seconds (or since ``first``)."""
+    if first is None:
+        return 0.0
+    floor = now - WINDOW_S
+    n = sum(v for k, v in slots.items() if int(k) + 1 > floor)
+    return n / max(1.0, min(WINDOW_S, now - first))
 
 
 class Quota:
