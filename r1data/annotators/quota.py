@@ -19,11 +19,11 @@ locked operation each and no polling.
 
 It adapts to what the server says. A ``429`` holds every caller of the build for its
 ``Retry-After`` (or a backoff when there is none), drains the buckets so that no burst follows
-the pause, and caps the request rate (the profile's, or the rate calls were sent at when the
-profile names none) at 95 % of the rate that got through over the last ten seconds: the real
-quota, when the profile's figures are too high or absent. One cut every two seconds at most,
-never by more than a quarter; the cap grows back by 3 % a second while calls succeed, and
-goes once it reaches the profile's rate.
+the pause, and cuts the request rate (the profile's, or the rate calls were sent at when the
+profile names none) to the share of calls that got through over the last two seconds: the
+real quota, when the profile's figures are too high or absent. One cut every two seconds at
+most, never by more than half (a quarter on fewer than 20 outcomes); the cap grows back by 3 %
+a second while calls succeed, and goes once it reaches the profile's rate.
 """
 
 from __future__ import annotations
@@ -41,9 +41,8 @@ from pathlib import Path
 from typing import Any
 
 BURST_S = 1.0             # a bucket holds this many seconds of its rate (providers refuse bigger bursts)
-WINDOW_S = 10.0           # successes are counted over this window to learn the real rate
+WINDOW_S = 2.0           # calls, answers and 429s since about the last cut: what the server lets through now
 CUT_COOLDOWN_S = 2.0      # one cut of the learned rate per this many seconds (429s come in bunches)
-LEARN_AFTER_S = 1.0       # the rate that got through is measured once answers span this long
 GROWTH_PER_S = 0.03       # the learned cap grows back by this fraction a second while calls succeed
 GETTING_THROUGH_S = 10.0  # a call got through this recently: the quota is not exhausted
 QUOTA_DIR = "quota"
@@ -70,10 +69,10 @@ class QuotaState:
     last_ok: float | None = None
     limited_since: float | None = None     # first 429 since the last success
     limited: int = 0                       # 429s since the last success
-    ok_slots: dict[str, int] = field(default_factory=dict)   # whole second -> successes
-    first_ok: float | None = None
-    sent_slots: dict[str, int] = field(default_factory=dict)  # whole second -> calls let go
-    first_sent: float | None = None
+    # whole second -> events of the last WINDOW_S seconds: calls let go, answers, 429s
+    sent_slots: dict[str, int] = field(default_factory=dict)
+    ok_slots: dict[str, int] = field(default_factory=dict)
+    limited_slots: dict[str, int] = field(default_factory=dict)
 
     # -- rates -------------------------------------------------------------------------------
     def req_rate(self) -> float | None:
@@ -123,8 +122,6 @@ class QuotaState:
             if self.tok_level < need:
                 ready = max(ready, self.stamp + (need - self.tok_level) / t)
             self.tok_level -= tokens
-        if self.first_sent is None:
-            self.first_sent = now
         _count(self.sent_slots, now)
         held = max(0.0, self.hold_until - now)
         return max(0.0, ready - now, held), held
@@ -144,8 +141,6 @@ class QuotaState:
         self.last_ok = now
         self.limited_since = None
         self.limited = 0
-        if self.first_ok is None:
-            self.first_ok = now
         _count(self.ok_slots, now)
         if self.learned_rps is not None:
             self._refill(now)
@@ -154,13 +149,9 @@ class QuotaState:
                 self.learned_rps = None       # back at the profile's rate
         self.last_growth = now
 
-    def ok_rate(self, now: float) -> float:
-        """Successes per second over the last :data:`WINDOW_S` seconds."""
-        return _rate(self.ok_slots, self.first_ok, now)
-
     def sent_rate(self, now: float) -> float:
-        """Calls let go per second over the last :data:`WINDOW_S` seconds."""
-        return _rate(self.sent_slots, self.first_sent, now)
+        """Calls let go per second of activity over the last :data:`WINDOW_S` seconds."""
+        return _rate(self.sent_slots, now)
 
     def on_limited(self, now: float, wait: float, why: str) -> None:
         """A 429: hold every caller ``wait`` seconds and learn the rate that gets through."""
@@ -168,20 +159,21 @@ class QuotaState:
         self.limited += 1
         if self.limited_since is None:
             self.limited_since = now
-        measured = self.ok_rate(now) if self.first_ok is not None and \
-            now - self.first_ok >= LEARN_AFTER_S else 0.0
-        # one cut per bunch of 429s; and when nothing gets through at all, one cut only: slowing
+        _count(self.limited_slots, now)
+        oks, refused = _recent(self.ok_slots, now), _recent(self.limited_slots, now)
+        # one cut per bunch of 429s; when nothing gets through at all, one cut only: slowing
         # down further cannot help, the pauses do the waiting (and max_wait_s ends it)
         if (self.last_cut is None or now - self.last_cut >= CUT_COOLDOWN_S) and \
-                (measured > 0 or self.learned_rps is None):
-            # the rate so far: the limit in force, else what was sent; cut it by a quarter at
-            # most, to a little under what got through (meaningful once answers span a second:
-            # the first 429s of a build come back before its first answers do)
+                (oks > 0 or self.learned_rps is None):
+            # the rate so far (the limit in force, else the rate calls were sent at) times the
+            # share of them that got through lately
             current = self.req_rate()
-            if current is None and sum(self.sent_slots.values()) >= 10:   # too few calls say nothing
+            if current is None and oks + refused >= 20:     # too few outcomes say nothing of the rate
                 current = self.sent_rate(now) or None
             if current is not None:
-                new = max(0.75 * current, min(current, 0.95 * measured) if measured > 0 else 0.9 * current)
+                # halve at most on good evidence (20 outcomes or more), else a quarter off at most
+                floor = 0.5 if oks + refused >= 20 else 0.75
+                new = max(floor * current, current * oks / (oks + refused))
                 self.learned_rps = max(new, 1 / 60)
                 self.req_level = min(self.req_level, max(1.0, new * BURST_S))
             self.last_cut = now
@@ -236,13 +228,19 @@ def _count(slots: dict[str, int], now: float) -> None:
             del slots[k]
 
 
-def _rate(slots: dict[str, int], first: float | None, now: float) -> float:
-    """Events per second over the last :data:`WINDOW_S` seconds (or since ``first``)."""
-    if first is None:
-        return 0.0
+def _recent(slots: dict[str, int], now: float) -> int:
+    """Events of the last :data:`WINDOW_S` seconds."""
     floor = now - WINDOW_S
-    n = sum(v for k, v in slots.items() if int(k) + 1 > floor)
-    return n / max(1.0, min(WINDOW_S, now - first))
+    return sum(v for k, v in slots.items() if int(k) + 1 > floor)
+
+
+def _rate(slots: dict[str, int], now: float) -> float:
+    """Events per second of activity (seconds with events) over the last :data:`WINDOW_S`
+    seconds: an idle stretch before a burst of work must not make its rate look small."""
+    floor = now - WINDOW_S
+    current = int(now)
+    active = sum(1.0 if int(k) < current else now - current for k, v in slots.items() if int(k) + 1 > floor and v)
+    return _recent(slots, now) / max(0.25, active)
 
 
 class Quota:
