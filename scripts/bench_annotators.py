@@ -165,6 +165,7 @@ def bench_quota(provider: str, rpm: float, seconds: float, latency: float, concu
                                                profile_rpm, mode, str(Path(tmp) / "quota.json"), processes, barrier)
                                    for n in shares]
                         results = [f.result() for f in futures]
+                    learned = _learned(Path(tmp) / "quota.json")
             finally:
                 server.terminate()
                 server.wait(timeout=10)
@@ -174,9 +175,20 @@ def bench_quota(provider: str, rpm: float, seconds: float, latency: float, concu
             allowed = rate * wall + rate * burst
             print(f"  {label:<34} {processes} process(es): {answered / wall:7.1f} answers/s in {wall:5.1f} s -> "
                   f"goodput {answered / allowed:.3f} of the quota (target >= 0.9); {sum(r[4] for r in results)} "
-                  f"answered 429, {failed} failed")
+                  f"answered 429, {failed} failed{learned}")
     if ray:
         bench_ray_quota()
+
+
+def _learned(path: Path) -> str:
+    """What the shared quota learned from the 429s, for the report line."""
+    from r1data.annotators.quota import QuotaState
+
+    try:
+        state = QuotaState.from_json(path.read_bytes())
+    except (OSError, ValueError):
+        return ""
+    return f"; learned cap {state.learned_rps * 60:,.0f}/min" if state.learned_rps else ""
 
 
 def bench_ray_quota(n: int = 2000) -> None:
