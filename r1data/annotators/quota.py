@@ -150,7 +150,7 @@ class QuotaState:
         self.last_growth = now
 
     def sent_rate(self, now: float) -> float:
-        """Calls let go per second of activity over the last :data:`WINDOW_S` seconds."""
+        """Calls let go per second, in the busiest second of the last :data:`WINDOW_S` seconds."""
         return _rate(self.sent_slots, now)
 
     def on_limited(self, now: float, wait: float, why: str) -> None:
@@ -235,12 +235,13 @@ def _recent(slots: dict[str, int], now: float) -> int:
 
 
 def _rate(slots: dict[str, int], now: float) -> float:
-    """Events per second of activity (seconds with events) over the last :data:`WINDOW_S`
-    seconds: an idle stretch before a burst of work must not make its rate look small."""
+    """The busiest second's events per second over the last :data:`WINDOW_S` seconds (the one
+    under way counted over its elapsed part): an idle stretch next to a burst of work must not
+    make its rate look small."""
     floor = now - WINDOW_S
     current = int(now)
-    active = sum(1.0 if int(k) < current else now - current for k, v in slots.items() if int(k) + 1 > floor and v)
-    return _recent(slots, now) / max(0.25, active)
+    return max((v / (1.0 if int(k) < current else max(0.25, now - current))
+                for k, v in slots.items() if int(k) + 1 > floor), default=0.0)
 
 
 class Quota:
