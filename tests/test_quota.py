@@ -328,3 +328,26 @@ def test_worker_processes_of_a_build_share_one_quota(tmp_path: Path) -> None:
     rate, refused, _ = _build_rate(tmp_path, ["--workers", "2"])
     assert rate <= 12.5 and refused <= 20, (rate, refused)     # the two processes together keep to it
     assert rate >= 6.0, rate
+
+
+@pytest.mark.parametrize("kind", ["openai", "gemini"])
+def test_a_build_meeting_retry_after_3600_stops_with_one_line_and_stays_resumable(kind, tmp_path, monkeypatch, cli) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    from tests.toyq import toyq_workspace
+
+    monkeypatch.setenv("R1DATA_QUOTA_KEY", KEY)
+    monkeypatch.setenv("R1DATA_CACHE_DIR", str(tmp_path / "cache"))
+    ws = toyq_workspace(tmp_path / "ws", size=20)
+    with SERVERS[kind](retry_after=3600, faults=lambda n, prompt: "429") as server:
+        profile = tmp_path / "p.yaml"
+        settings = {"provider": kind, "model": "m", "base_url": server.url, "api_key_env": "R1DATA_QUOTA_KEY",
+                    "max_wait_s": 120}
+        profile.write_text("".join(f"{k}: {json.dumps(v)}\n" for k, v in settings.items()))
+        t0 = time.monotonic()
+        r = cli("build", "toyq", "-o", tmp_path / "out", "--annotator", profile, "--workspace", ws, "--no-progress")
+    assert time.monotonic() - t0 < 30                        # no silent stall of hours
+    assert r.exit_code == 1 and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert "rate limited" in r.stderr and "3600 s" in r.stderr and "rerun" in r.stderr
+    assert (tmp_path / "out" / ".r1data" / "checkpoint.json").exists()     # the same command continues later
+    assert KEY not in r.stderr + r.stdout
