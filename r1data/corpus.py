@@ -24,7 +24,13 @@ class Corpus:
                 raise UsageError(f"{self.path} is an unfinished build; rerun the same `r1data build` "
                                  "command to resume and finish it")
             raise UsageError(f"{self.path} is not an r1data build (no manifest.json)")
-        self.manifest: dict = json.loads(manifest.read_text())
+        try:
+            data = json.loads(manifest.read_bytes())
+        except (OSError, UnicodeDecodeError, ValueError) as e:
+            raise UsageError(f"{manifest} is not an r1data manifest ({type(e).__name__}: {e})") from None
+        if not isinstance(data, dict) or "splits" not in data or "spec_hash" not in data:
+            raise UsageError(f"{manifest} is not an r1data manifest (no spec_hash or splits)")
+        self.manifest: dict = data
 
     @property
     def name(self) -> str:

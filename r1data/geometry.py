@@ -72,10 +72,11 @@ def boxes_union_iou(pred: ArrayLike, gt: ArrayLike, width: int | None = None, he
     return float((area * (cover_p & cover_g)).sum() / union) if union > 0 else 0.0
 
 
-def boxes_union_iou_batch(preds: Sequence[ArrayLike], gts: Sequence[ArrayLike]) -> np.ndarray:
+def boxes_union_iou_batch(preds: Sequence[ArrayLike], gts: Sequence[ArrayLike], eps: float = 0.0) -> np.ndarray:
     """:func:`boxes_union_iou` (without clipping) for many rows at once: row ``i`` compares the
     union of ``preds[i]`` with the union of ``gts[i]``. Rows are padded to the largest box count
-    with empty boxes, which cover no cell, so one vectorised pass gives every row's exact IoU."""
+    with empty boxes, which cover no cell, so one vectorised pass gives every row's exact IoU.
+    ``eps`` is added to the union area (SATORI's ``inter / (union + 1e-6)``)."""
     n = len(preds)
     if n == 0:
         return np.zeros(0)
@@ -88,6 +89,14 @@ def boxes_union_iou_batch(preds: Sequence[ArrayLike], gts: Sequence[ArrayLike]) 
     for i, (bp, bg) in enumerate(zip(cleaned_p, cleaned_g)):
         P[i, : len(bp)] = bp
         G[i, : len(bg)] = bg
+    return union_iou_padded(P, G, eps)
+
+
+def union_iou_padded(P: np.ndarray, G: np.ndarray, eps: float = 0.0) -> np.ndarray:
+    """The core of :func:`boxes_union_iou_batch`: ``P`` (n, kp, 4) and ``G`` (n, kg, 4) hold each
+    row's boxes with ordered corners, padded with empty boxes (any box with x2 <= x1 or
+    y2 <= y1 covers nothing). Returns each row's area(U_P & U_G) / (area(U_P | U_G) + eps)."""
+    n = len(P)
     both = np.concatenate([P, G], axis=1)
     xs = np.sort(np.concatenate([both[..., 0], both[..., 2]], axis=1), axis=1)
     ys = np.sort(np.concatenate([both[..., 1], both[..., 3]], axis=1), axis=1)
@@ -102,7 +111,7 @@ def boxes_union_iou_batch(preds: Sequence[ArrayLike], gts: Sequence[ArrayLike]) 
     cp, cg = cover(P), cover(G)
     union = (area * (cp | cg)).sum(axis=(1, 2))
     inter = (area * (cp & cg)).sum(axis=(1, 2))
-    return np.divide(inter, union, out=np.zeros(n), where=union > 0)
+    return np.divide(inter, union + eps, out=np.zeros(n), where=union > 0)
 
 
 def _clean_boxes(boxes: ArrayLike, width: float | None, height: float | None, clip: bool) -> np.ndarray:

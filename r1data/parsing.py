@@ -233,6 +233,46 @@ def parse_tool_call(text: str | None) -> dict | None:
     return value if isinstance(value, dict) else None
 
 
+MOBILE_USE_OPENING = '{"name": "mobile_use", "arguments":'
+
+
+def mobile_use_call_json(text: str | None, thinking: bool = True) -> str | None:
+    """The text InfiGUI-R1's AndroidControl evaluation hands to ``json.loads``, cut out of a
+    completion as that evaluation cuts it (``eval/android_control/android_control.py``,
+    ``compute_scores``); None where it would fail before parsing.
+
+    With ``thinking``, only what follows the *last* ``</think>`` counts. Then the text after the
+    first ``<tool_call>`` (up to the next ``<tool_call>``, if any); without the tag, the text
+    from ``{"name": "mobile_use", "arguments":`` (spelt exactly so) on. It ends at the first
+    ``</tool_call>``, or, without one, before any ``<conclusion>`` and after the last ``}}``."""
+    if text is None:
+        return None
+    rest = text.split("</think>")[-1] if thinking else text
+    if "<tool_call>" in rest:
+        rest = rest.split("<tool_call>")[1]
+    elif MOBILE_USE_OPENING in rest:
+        rest = MOBILE_USE_OPENING + rest.split(MOBILE_USE_OPENING, 1)[1]
+    else:
+        return None
+    if "</tool_call>" in rest:
+        rest = rest.split("</tool_call>")[0]
+    else:
+        rest = rest.split("<conclusion>")[0].rsplit("}}", 1)[0] + "}}"
+    return rest.strip()
+
+
+def parse_mobile_use_call(text: str | None, thinking: bool = True) -> Any:
+    """The ``arguments`` of the tool call as InfiGUI-R1's evaluation reads them (strict JSON,
+    see :func:`mobile_use_call_json`), whatever their type; None where reading fails."""
+    found = mobile_use_call_json(text, thinking)
+    if found is None:
+        return None
+    try:
+        return json.loads(found)["arguments"]
+    except (ValueError, RecursionError, KeyError, TypeError, IndexError):
+        return None
+
+
 _GOT_ITEM = re.compile(r"<\|obj_start\|>(.*?)<\|obj_end\|>\s*((?:<\|box_start\|>.*?<\|box_end\|>\s*)+)", re.DOTALL)
 _GOT_BOX = re.compile(r"<\|box_start\|>\s*\(\s*(" + _NUMBER + r")\s*,\s*(" + _NUMBER + r")\s*\)\s*,\s*\(\s*("
                       + _NUMBER + r")\s*,\s*(" + _NUMBER + r")\s*\)\s*<\|box_end\|>")

@@ -208,6 +208,14 @@ class RecordSchema:
                 return f
         raise KeyError(name)
 
+    def extended(self, fields: list[Field]) -> "RecordSchema":
+        """This schema with ``fields`` appended (a step's added fields); names it has already
+        keep their declaration."""
+        new = [f for f in fields if f.name not in self.names]
+        if not new:
+            return self
+        return RecordSchema(self.name, (*self.fields, *new), self.description, self.version, self.file, {})
+
     def by_role(self, role: str) -> list[Field]:
         return [f for f in self.fields if f.role == role]
 

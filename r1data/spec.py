@@ -11,19 +11,34 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from r1data.assets import Assets
 from r1data.errors import SpecError, UnknownNameError, UsageError
 from r1data.registry import sources as source_registry
 from r1data.registry import steps as step_registry
-from r1data.schema import RecordSchema, load_schema
+from r1data.schema import Field as SchemaField
+from r1data.schema import RecordSchema, load_schema, parse_type
 from r1data.steps.base import SourceDef, StepDef, validate_params
 from r1data.yamlio import LineMap, Problems, load_yaml, pydantic_problems
+
+
+# A corpus, source or split name becomes part of a path (out/NAME, data/SPLIT-00000.arrow): plain
+# names only, so that no spec can send a build outside its folder.
+NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,99}")
+NAME_EXPECTED = "a plain name: letters, digits, '_' and '-' (no '/', '.' or spaces)"
+
+
+def plain_name(value: str) -> str:
+    """``value`` if it is a plain name (see :data:`NAME_RE`), else a ValueError saying so."""
+    if not isinstance(value, str) or not NAME_RE.fullmatch(value):
+        raise ValueError(NAME_EXPECTED)
+    return value
 
 
 class StepSpec(BaseModel):
@@ -56,12 +71,14 @@ class OutputSpec(BaseModel):
 
 class RewardSpec(BaseModel):
     """``- reward: NAME`` (a name from ``r1data.rewards.names()``), its weight in GRPO and its
-    parameters (thresholds...; the paper's values are the reward's defaults)."""
+    parameters (thresholds...; the paper's values are the reward's defaults). ``accuracy: true``
+    marks the reward that says whether an answer is right (a rollout's pass rate counts it)."""
 
     model_config = ConfigDict(extra="forbid")
     reward: str
     weight: float = 1.0
     params: dict[str, Any] = Field(default_factory=dict)
+    accuracy: bool = False
 
 
 class PipelineSpec(BaseModel):
@@ -80,6 +97,21 @@ class PipelineSpec(BaseModel):
     card: dict[str, Any] = Field(default_factory=dict)
     # The corpus's verifiable rewards, used by `r1data eval` and `r1data train` (GRPO).
     rewards: list[RewardSpec] = Field(default_factory=list)
+    # Stop a build whose yield so far says the size needs more than this many times `size`
+    # source records (docs/reliability.md); --max-read-multiple overrides it.
+    max_read_multiple: float = Field(20.0, gt=0)
+
+    @field_validator("name")
+    @classmethod
+    def _plain_name(cls, v: str) -> str:
+        return plain_name(v)
+
+    @field_validator("sources")
+    @classmethod
+    def _plain_source_names(cls, v: dict) -> dict:
+        for key in v:
+            plain_name(key)
+        return v
 
 
 @dataclass
@@ -90,6 +122,10 @@ class BoundStep:
     name: str
     definition: StepDef
     params: dict
+    label: str = ""     # the name, or ``name[index]`` when the spec uses the step twice
+
+    def __post_init__(self) -> None:
+        self.label = self.label or self.name
 
     @property
     def stateful(self) -> bool:
@@ -145,12 +181,15 @@ def _jsonable(value: Any) -> Any:
 
 
 def load_spec(name_or_path: str | Path, assets: Assets | None = None, *,
-              source: str | None = None, source_dir: str | Path | None = None) -> ResolvedSpec:
+              source: str | None = None, source_dir: str | Path | None = None,
+              source_params: dict | None = None) -> ResolvedSpec:
     """Load, resolve and check a spec given by name (``scene30k``) or path.
 
     ``source`` picks one of the spec's ``sources`` instead of its default; ``source_dir`` is
-    given to that source as its ``dir`` parameter.
+    given to that source as its ``dir`` parameter; ``source_params`` override the source's
+    parameters (``--source-param split=val``).
     """
+    overrides = dict(source_params or {})   # the name is reused below for the resolved values
     assets = assets or Assets.from_workspace()
     path = assets.resolve("pipelines", name_or_path)
     data, lines = load_yaml(path)
@@ -158,50 +197,57 @@ def load_spec(name_or_path: str | Path, assets: Assets | None = None, *,
     if not isinstance(data, dict):
         raise SpecError(file, "", "a mapping (name, schema, source, sources, steps, ...)",
                         got=type(data).__name__)
+    problems = Problems(file, lines)   # problems(loc, expected, got) records one
+    # every problem at once: the top level, then each part that can be read on its own
+    spec: PipelineSpec | None = None
     try:
         spec = PipelineSpec.model_validate(data)
     except ValidationError as e:
-        problems = pydantic_problems(e, file, lines)
-        from r1data.yamlio import raise_problems
-
-        raise_problems(file, problems)
-        raise AssertionError("unreachable")
-    problems = Problems(file, lines)   # problems(loc, expected, got) records one
+        for key, expected, got, line in pydantic_problems(e, file, lines):
+            problems(tuple(_split_key(key)), expected, got)
 
     # schema: a name in schemas/ or a path relative to the spec
     schema = None
-    try:
-        schema_path = assets.resolve("schemas", spec.schema_name, relative_to=path.parent)
-        schema = load_schema(schema_path)
-    except UnknownNameError as e:
-        problems(("schema",), f"a schema in schemas/ ({e.message.split('(', 1)[-1].rstrip(')')})",
-                spec.schema_name)
-    except SpecError as e:
-        problems.extend(e.problems)
+    schema_name = data.get("schema")
+    if isinstance(schema_name, str):
+        try:
+            schema_path = assets.resolve("schemas", schema_name, relative_to=path.parent)
+            schema = load_schema(schema_path)
+        except UnknownNameError as e:
+            problems(("schema",), f"a schema in schemas/ ({e.message.split('(', 1)[-1].rstrip(')')})",
+                     schema_name)
+        except SpecError as e:
+            problems.extend(e.problems)
 
     # source
-    source_name = source or spec.source
+    raw_sources = data.get("sources") if isinstance(data.get("sources"), dict) else {}
+    source_name = source or data.get("source")
     source_def = None
     source_params: dict = {}
-    if source_name not in spec.sources:
-        loc = ("source",) if source is None else ()
-        known = ", ".join(spec.sources) or "none"
-        if source is None:
-            problems(loc, f"expected one of the names under 'sources' ({known})", source_name)
-        else:
+    if not isinstance(source_name, str) or source_name not in raw_sources:
+        known = ", ".join(map(str, raw_sources)) or "none"
+        if source is not None:
             raise UsageError(f"--source {source}: {file} declares no such source (known: {known})")
-    else:
-        sspec = spec.sources[source_name]
+        if isinstance(source_name, str):
+            problems(("source",), f"expected one of the names under 'sources' ({known})", source_name)
+    elif isinstance(raw_sources[source_name], dict) and isinstance(raw_sources[source_name].get("reader"), str):
+        raw = dict(raw_sources[source_name])
+        reader = raw.pop("reader")
         loc = ("sources", source_name)
         try:
-            source_def = source_registry.get(sspec.reader)
+            source_def = source_registry.get(reader)
         except UnknownNameError as e:
             problems((*loc, "reader"), e.message)
         else:
-            params = sspec.params
+            fields = source_def.params_model.model_fields
+            unknown = sorted(set(overrides) - set(fields))
+            if unknown:
+                raise UsageError(f"--source-param {unknown[0]}: source {source_name!r} ({reader}) has no such "
+                                 f"parameter (it has: {', '.join(k for k in fields if k != 'dir')})")
+            params = {**raw, **overrides}
             if source_dir is not None:
                 if "dir" not in source_def.params_model.model_fields:
-                    raise UsageError(f"--source-dir: source {source_name!r} ({sspec.reader}) "
+                    raise UsageError(f"--source-dir: source {source_name!r} ({reader}) "
                                      "does not read a directory")
                 params["dir"] = str(source_dir)
             values, err = validate_params(source_def.params_model, params)
@@ -215,31 +261,50 @@ def load_spec(name_or_path: str | Path, assets: Assets | None = None, *,
 
     # steps
     bound: list[BoundStep] = []
-    for i, sspec in enumerate(spec.steps):
+    raw_steps = data.get("steps") if isinstance(data.get("steps"), list) else []
+    for i, raw in enumerate(raw_steps):
         loc = ("steps", i)
+        if not isinstance(raw, dict) or not isinstance(raw.get("step"), str):
+            continue     # reported by the top-level check
+        params = {k: v for k, v in raw.items() if k != "step"}
         try:
-            sdef = step_registry.get(sspec.step)
+            sdef = step_registry.get(raw["step"])
         except UnknownNameError as e:
             problems((*loc, "step"), e.message)
             continue
-        values, err = validate_params(sdef.params_model, sspec.params)
+        values, err = validate_params(sdef.params_model, params)
         if err is not None:
             for key, expected, got, line in pydantic_problems(err, file, lines, prefix=loc):
                 problems(tuple(_split_key(key)), expected, got)
             continue
-        bound.append(BoundStep(i, sspec.step, sdef, values))
-    seen = set()
+        bound.append(BoundStep(i, raw["step"], sdef, values))
+    seen: dict[str, int] = {}
     for b in bound:
         if b.name in seen and b.stateful:
             problems(("steps", b.index, "step"), f"stateful step {b.name!r} may appear once")
-        seen.add(b.name)
+        seen[b.name] = seen.get(b.name, 0) + 1
+    for b in bound:   # a step used twice is counted apart: annotate[6], annotate[10]
+        if seen[b.name] > 1:
+            b.label = f"{b.name}[{b.index}]"
+
+    # fields the steps add (e.g. rollout's pass_rate) join the schema
+    added = [SchemaField(fname, parse_type(d["type"]), str(d.get("description", "")), bool(d.get("required", False)),
+                         d.get("role"))
+             for b in bound for fname, d in ((n, a if isinstance(a, dict) else {"type": a})
+                                             for n, a in b.definition.adds_fields.items())]
+    if schema is not None and added:
+        schema = schema.extended(added)
 
     if problems:
-        raise SpecError.from_problems(file, problems)
-    assert schema is not None and source_def is not None
+        raise SpecError.from_problems(file, _unique(problems))
+    assert spec is not None and schema is not None and source_def is not None
     return ResolvedSpec(spec=spec, file=path, schema=schema, source_name=source_name,
                         source_def=source_def, source_params=source_params, steps=bound,
                         assets=assets, lines=lines)
+
+
+def _unique(items: list[str]) -> list[str]:
+    return list(dict.fromkeys(items))
 
 
 def _split_key(key: str) -> list:

@@ -51,37 +51,104 @@ class Problems(list):
         self.append(msg)
 
 
+# The most nodes a declared file may expand to once its aliases are followed. Shipped specs have
+# a few hundred; a 1 KB "billion laughs" alias bomb has 10^9 and would take gigabytes to walk.
+MAX_NODES = 100_000
+
+
 def load_yaml(path: str | Path) -> tuple[Any, LineMap]:
+    """Parse a declared YAML file (spec, schema, profile, recipe) and where each key is.
+
+    Problems are a one-line :class:`SpecError` naming the file and line: unreadable or not
+    UTF-8, invalid YAML, a key given twice in one mapping, aliases expanding past
+    :data:`MAX_NODES` nodes (an alias bomb), an alias that contains itself.
+    """
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except OSError as e:
         raise SpecError(str(path), "", f"a readable file ({e.strerror})") from None
     try:
-        data = yaml.safe_load(text)
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = raw[: e.start].count(b"\n") + 1
+        column = e.start - raw.rfind(b"\n", 0, e.start)
+        raise SpecError(str(path), "", f"UTF-8 text (byte 0x{raw[e.start]:02x} at line {line}, column "
+                                       f"{column}, is not UTF-8)", line=line) from None
+    try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
+        lines = LineMap()
+        if node is not None:
+            _check_size(node, path)
+            _walk(node, (), lines, str(path))
+        # the composed graph is checked: constructing it now costs what the file holds
+        data = yaml.safe_load(text)
     except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        problem = getattr(e, "problem", None) or str(e)
-        raise SpecError(str(path), "", f"valid YAML ({problem})",
-                        line=mark.line + 1 if mark else None) from None
-    lines = LineMap()
-    if node is not None:
-        _walk(node, (), lines)
+        raise _yaml_error(path, e) from None
+    except RecursionError:
+        raise SpecError(str(path), "", "YAML nested less deeply (over Python's recursion limit)") from None
     return data, lines
 
 
-def _walk(node: yaml.Node, loc: tuple, lines: LineMap) -> None:
+def _yaml_error(path: Path, e: yaml.YAMLError) -> SpecError:
+    mark = getattr(e, "problem_mark", None)
+    problem = getattr(e, "problem", None) or str(e)
+    return SpecError(str(path), "", f"valid YAML ({problem})", line=mark.line + 1 if mark else None)
+
+
+def _check_size(root: yaml.Node, path: Path) -> None:
+    """Count the nodes the document expands to (aliases followed), without expanding it."""
+    sizes: dict[int, int] = {}
+    active: set[int] = set()
+
+    def size(node: yaml.Node) -> int:
+        key = id(node)
+        if key in sizes:
+            return sizes[key]
+        if key in active:
+            raise SpecError(str(path), "", "YAML without recursive aliases (an anchor used inside itself)",
+                            line=node.start_mark.line + 1)
+        active.add(key)
+        n = 1
+        if isinstance(node, yaml.MappingNode):
+            for k, v in node.value:
+                n += size(k) + size(v)
+                if n > MAX_NODES:
+                    break
+        elif isinstance(node, yaml.SequenceNode):
+            for item in node.value:
+                n += size(item)
+                if n > MAX_NODES:
+                    break
+        active.discard(key)
+        sizes[key] = n
+        if n > MAX_NODES:
+            raise SpecError(str(path), "", f"YAML of at most {MAX_NODES:,} nodes once its aliases are expanded "
+                                           "(is it an alias bomb?)", line=node.start_mark.line + 1)
+        return n
+
+    size(root)
+
+
+def _walk(node: yaml.Node, loc: tuple, lines: LineMap, file: str) -> None:
     if isinstance(node, yaml.MappingNode):
+        seen: dict[Any, int] = {}
         for key_node, value_node in node.value:
+            line = key_node.start_mark.line + 1
+            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
+            if key is not None and key != "<<":
+                if key in seen:
+                    raise SpecError(file, key_path((*loc, key)), f"duplicate key (also on line {seen[key]}; a key may appear once in a mapping)",
+                                    line=line)
+                seen[key] = line
             sub = (*loc, key_node.value)
-            lines[sub] = key_node.start_mark.line + 1
-            _walk(value_node, sub, lines)
+            lines[sub] = line
+            _walk(value_node, sub, lines, file)
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
             sub = (*loc, i)
             lines[sub] = item.start_mark.line + 1
-            _walk(item, sub, lines)
+            _walk(item, sub, lines, file)
 
 
 def pydantic_problems(err: Any, file: str, lines: LineMap, prefix: tuple = ()) -> list[tuple[str, str, object, int | None]]:

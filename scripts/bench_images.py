@@ -7,7 +7,12 @@
    ``--size`` rows, default: the spec's size), each in a fresh subprocess: rows/s as the
    build reports it, wall seconds, and the scaling ratio (rows/s with 2 workers over 1).
    A corpus whose spec is missing or whose build fails is reported as skipped, with why.
-2. The mask IoU of the ``segearth.iou`` reward (``r1data.geometry.mask_iou_batch``) on
+2. 3D views/s: the shared renderer (``r1data.render3d``: z-buffer, shadows, instance buffer)
+   against the Pillow painter's-algorithm renderer scene30k used before it (kept below as the
+   baseline), on the same ``--scenes`` procedural rooms, 224 px, in one run: perspective
+   views/s of each, with and without PNG encoding, and the ratio. Also the tabletop scenes
+   (VQA-Verify / Embodied-Points), now drawn as sprites through the same renderer.
+3. The mask IoU of the ``segearth.iou`` reward (``r1data.geometry.mask_iou_batch``) on
    ``--pairs`` pairs of ``--mask-size``^2 masks, against a plain numpy loop computing
    ``(p & g).sum() / (p | g).sum()`` per pair: the speed-up ratio. Masks are made and scored
    ``--chunk`` pairs at a time so memory stays flat (1,000 pairs of 1024^2 would be 2 GB).
@@ -67,6 +72,101 @@ def bench_builds(corpora: list[str], size: int | None) -> None:
               f"{two[0] / one[0]:>7.2f}x")
 
 
+# -- the renderer scene30k used before r1data.render3d: the baseline of figure 2 ------------------
+
+def _legacy_perspective(scene, eye, target, size, fov_deg=75.0):  # type: ignore[no-untyped-def]
+    """Pillow polygons far to near by mean depth, back faces culled (the old render.py)."""
+    import math
+
+    from PIL import Image, ImageDraw
+
+    from r1data.corpora.scene30k.render import object_rgb, scene_bounds
+    from r1data.render3d import box_corners
+
+    faces = [(0, 1, 2, 3), (4, 7, 6, 5), (0, 4, 5, 1), (1, 5, 6, 2), (2, 6, 7, 3), (3, 7, 4, 0)]
+    light = np.array([0.35, -0.45, 0.82]) / np.linalg.norm([0.35, -0.45, 0.82])
+    forward = (target - eye) / np.linalg.norm(target - eye)
+    right = np.cross(forward, [0, 0, 1.0])
+    right /= np.linalg.norm(right)
+    up = np.cross(right, forward)
+    f = (size / 2) / math.tan(math.radians(fov_deg) / 2)
+
+    def project(p):  # type: ignore[no-untyped-def]
+        rel = p - eye
+        z = rel @ forward
+        return np.column_stack([size / 2 + f * (rel @ right) / np.maximum(z, 1e-6),
+                                size / 2 - f * (rel @ up) / np.maximum(z, 1e-6)]), z
+
+    img = Image.new("RGB", (size, size), (225, 222, 215))
+    draw = ImageDraw.Draw(img)
+    x0, y0, x1, y1 = scene_bounds(scene)
+    uv, z = project(np.array([[x0, y0, 0], [x1, y0, 0], [x1, y1, 0], [x0, y1, 0]], dtype=float))
+    if (z > 0.05).all():
+        draw.polygon([tuple(p) for p in uv], fill=(205, 200, 190))
+    else:
+        draw.rectangle([0, size * 0.45, size, size], fill=(205, 200, 190))
+    polys = []
+    for obj in scene.objects:
+        corners = box_corners(obj.center, obj.extent, obj.yaw)
+        uv, z = project(corners)
+        base = np.array(object_rgb(obj), dtype=float)
+        for face in faces:
+            if (z[list(face)] < 0.05).any():
+                continue
+            pts = corners[list(face)]
+            normal = np.cross(pts[1] - pts[0], pts[2] - pts[0])
+            normal /= np.linalg.norm(normal)
+            if normal @ (pts.mean(axis=0) - eye) >= 0:
+                continue
+            shade = 0.45 + 0.55 * max(0.0, float(normal @ light))
+            polys.append((float(z[list(face)].mean()), [tuple(p) for p in uv[list(face)]],
+                          tuple(int(min(255, c * shade)) for c in base)))
+    for _, pts, rgb in sorted(polys, key=lambda t: -t[0]):
+        draw.polygon(pts, fill=rgb, outline=tuple(int(c * 0.5) for c in rgb))
+    return np.asarray(img)
+
+
+def bench_views(n_scenes: int) -> None:
+    from r1data.corpora.scene30k.procedural import CATALOG, make_room
+    from r1data.corpora.scene30k.render import candidate_cameras, scene_3d
+    from r1data.render3d import png_bytes, render
+    from r1data.steps.base import record_rng
+
+    rooms = sorted(CATALOG)
+    scenes = [make_room(record_rng(1234, "source", "scene", i), f"b{i}", rooms[i % len(rooms)], (7, 14))
+              for i in range(n_scenes)]
+    cams = [candidate_cameras(s, 8, 224, 60.0, (1.6, 3.2), 1.5) for s in scenes]
+    timings = {}
+    for name, encode in (("render", False), ("render+png", True)):
+        t0 = time.perf_counter()
+        for s, cs in zip(scenes, cams):
+            for c in cs:
+                img = _legacy_perspective(s, c.position, c.position + c.pose[:3, 2], 224)
+                if encode:
+                    png_bytes(img)
+        t_old = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        for s, cs in zip(scenes, cams):
+            s3d = scene_3d(s)
+            for c in cs:
+                out = render(s3d, c, outline_strength=0.25)
+                if encode:
+                    png_bytes(out.image)
+        timings[name] = (t_old, time.perf_counter() - t0)
+    n = 8 * n_scenes
+    print(f"2. 3D views, {n_scenes} procedural rooms x 8 candidate views, 224 px")
+    for name, (t_old, t_new) in timings.items():
+        print(f"   {name:<11} old Pillow painter: {n / t_old:7.1f} views/s   render3d: {n / t_new:7.1f} views/s   "
+              f"ratio new/old: {t_old / t_new:.2f}x")
+    import r1data.corpora.tabletop as tt
+
+    t0 = time.perf_counter()
+    for i in range(n_scenes):
+        tt.generate_scene(record_rng(7, i), f"t{i}", "tabletop" if i % 2 else "indoor")
+    print(f"   tabletop scenes (layout + sprites through render3d, 640x480): {n_scenes / (time.perf_counter() - t0):.1f}"
+          " scenes/s")
+
+
 def _mask_pairs(rng: np.random.Generator, n: int, size: int) -> tuple[np.ndarray, np.ndarray]:
     """Blob-like masks (rectangles unioned) and a shifted, partly different prediction each."""
     gt = np.zeros((n, size, size), dtype=bool)
@@ -101,7 +201,7 @@ def bench_mask_iou(pairs: int, size: int, chunk: int) -> None:
         t_loop += time.perf_counter() - t0
         assert np.allclose(iou, loop)            # same numbers, or the ratio means nothing
         done += n
-    print(f"2. mask IoU, {pairs:,} pairs of {size}x{size} masks")
+    print(f"3. mask IoU, {pairs:,} pairs of {size}x{size} masks")
     print(f"   geometry.mask_iou_batch (segearth.iou): {t_batch:.2f} s ({pairs / t_batch:,.0f} pairs/s)")
     print(f"   plain numpy loop:                      {t_loop:.2f} s ({pairs / t_loop:,.0f} pairs/s)")
     print(f"   speed-up: {t_loop / t_batch:.2f}x")
@@ -114,10 +214,12 @@ def main() -> None:
     ap.add_argument("--pairs", type=int, default=1000)
     ap.add_argument("--mask-size", type=int, default=1024)
     ap.add_argument("--chunk", type=int, default=100)
-    ap.add_argument("--skip-builds", action="store_true", help="only the mask IoU figure")
+    ap.add_argument("--scenes", type=int, default=40, help="procedural rooms for the 3D views figure")
+    ap.add_argument("--skip-builds", action="store_true", help="only the views and mask IoU figures")
     args = ap.parse_args()
     if not args.skip_builds:
         bench_builds(args.corpora, args.size)
+    bench_views(args.scenes)
     bench_mask_iou(args.pairs, args.mask_size, args.chunk)
 
 

@@ -135,14 +135,16 @@ def test_released_layout_reader_pairs_by_stem_and_rejects_bad_input(tmp_path: Pa
     out = tmp_path / "out"
     r = cli("build", "earthreason", "--source", "released", "--source-dir", tmp_path / "EarthReason",
             "-o", out, "--no-progress")
-    assert r.exit_code == 2 and "no train/QAs folder" in r.stderr   # the spec reads the train split
+    assert r.exit_code == 0, r.stderr             # the spec reads every released split it finds
+    assert open_corpus(out).splits == ["validation"]   # EarthReason's own val split, kept
     spec = tmp_path / "earthreason_val.yaml"
-    text = (REPO / "pipelines/earthreason.yaml").read_text().replace("split: train", "split: val")
+    text = (REPO / "pipelines/earthreason.yaml").read_text().replace("split: all", "split: val")
     spec.write_text(text.replace("schema: earthreason", f"schema: {REPO / 'schemas/earthreason.yaml'}"))
     r = cli("build", spec, "--source", "released", "--source-dir", tmp_path / "EarthReason", "-o", out,
             "--no-progress", "--overwrite")
     assert r.exit_code == 0, r.stderr
     corpus = open_corpus(out)
+    assert corpus.splits == ["validation"]
     rows = {x["image_id"]: x for x in corpus.table().to_pylist()}
     assert sorted(rows) == ["a", "b"]
     assert rows["a"]["question"] == "Where could planes land?" and len(rows["a"]["questions"]) == 2
@@ -150,7 +152,7 @@ def test_released_layout_reader_pairs_by_stem_and_rejects_bad_input(tmp_path: Pa
     assert rows["b"]["empty"] and rows["b"]["answer"] == "There is no target object in the image."
     assert rows["a"]["image"]["bytes"] == jpeg                    # stored as read, not re-encoded
     reasons = sorted(corpus.rejects().column("reason").to_pylist())
-    assert reasons == ["bad_qa", "corrupt_image", "mask_size_mismatch", "missing_image", "missing_mask"]
+    assert reasons == ["bad_json", "corrupt_image", "mask_size_mismatch", "missing_image", "missing_mask"]
 
     # with a model profile, released rows keep their own questions and cost no call
     from tests.servers import OpenAIChatServer

@@ -65,13 +65,13 @@ def test_schema_fields_are_the_columns(built: tuple[Path, str, list[dict]], tmp_
     split = next(iter(ds.values()))
     assert set(split.features) == set(fields)
     row = split[0]
-    assert isinstance(row["image"], Image.Image) and row["image"].size == (row["width"], row["height"])
+    assert isinstance(row["images"][0], Image.Image) and row["images"][0].size == (row["width"], row["height"])
 
 
 def test_points_fall_inside_the_target_in_the_stored_image(built: tuple[Path, str, list[dict]]) -> None:
     _, _, rows = built
     for r in rows:
-        with Image.open(io.BytesIO(r["image"]["bytes"])) as im:
+        with Image.open(io.BytesIO(r["images"][0]["bytes"])) as im:
             assert im.size == (r["width"], r["height"])
         mask = png_to_mask(r["target_mask"]["bytes"])
         assert mask.shape == (r["height"], r["width"])
@@ -87,7 +87,7 @@ def test_points_fall_inside_the_target_in_the_stored_image(built: tuple[Path, st
         if r["data_type"] in ("point_rec", "grounding_rec"):
             assert points_in_polygon(pts, payload["segmentation"]).all()
         # the target is drawn: its pixels are not all one colour with the background around it
-        img = np.asarray(Image.open(io.BytesIO(r["image"]["bytes"])).convert("RGB"))
+        img = np.asarray(Image.open(io.BytesIO(r["images"][0]["bytes"])).convert("RGB"))
         assert img[mask].std() > 0 or r["ability"] == "RRG"
 
 
@@ -124,7 +124,7 @@ def test_same_seed_builds_the_same_rows(tmp_path: Path) -> None:
     _build(b, 8)
     ta = [r for s in open_corpus(a).splits for r in open_corpus(a).table(s).to_pylist()]
     tb = [r for s in open_corpus(b).splits for r in open_corpus(b).table(s).to_pylist()]
-    assert [(r["id"], r["answer"], r["image"]["bytes"]) for r in ta] == [(r["id"], r["answer"], r["image"]["bytes"]) for r in tb]
+    assert [(r["id"], r["answer"], r["images"][0]["bytes"]) for r in ta] == [(r["id"], r["answer"], r["images"][0]["bytes"]) for r in tb]
 
 
 def test_verifiers_reject_broken_rows(built: tuple[Path, str, list[dict]]) -> None:

@@ -93,7 +93,7 @@ def test_refcoco_reader_keeps_good_refs_and_rejects_bad_ones(cli, refcoco_dir: P
         assert mask.shape == (48, 64) and points_in_mask(r["points"], mask).all()
         assert all(10 <= x < 40 and 10 <= y < 30 for x, y in r["points"])
     jpeg = next(r for r in rows if r["scene_id"] == "coco-1")
-    assert jpeg["image"]["bytes"][:3] == b"\xff\xd8\xff"          # the source's JPEG kept as is
+    assert jpeg["images"][0]["bytes"][:3] == b"\xff\xd8\xff"          # the source's JPEG kept as is
     reasons = {r["reason"] for r in rejects}
     assert {"corrupt_image", "box_outside_image", "mask_size_mismatch"} <= reasons
 
@@ -101,7 +101,7 @@ def test_refcoco_reader_keeps_good_refs_and_rejects_bad_ones(cli, refcoco_dir: P
 def test_refcoco_reads_refs_json_too(cli, refcoco_dir: Path, tmp_path: Path) -> None:
     refs = pickle.loads((refcoco_dir / "refs(unc).p").read_bytes())
     (refcoco_dir / "refs(unc).p").unlink()
-    (refcoco_dir / "refs.json").write_text(json.dumps(refs))
+    (refcoco_dir / "refs(unc).json").write_text(json.dumps(refs))
     res = cli("build", "embodied_points", "--source", "refcoco", "--source-dir", refcoco_dir, "--size", "1",
               "-o", tmp_path / "o", "--no-progress")
     assert res.exit_code == 0, res.stderr
@@ -147,7 +147,8 @@ def test_part_masks_reader(cli, tmp_path: Path) -> None:
     assert all(40 <= x < 50 and 12 <= y < 28 for x, y in by_id["ok-mask"]["points"])
     assert by_id["ok-poly"]["data_type"] == "grounding_rec" and by_id["ok-poly"]["target_part"] == "lid"
     reasons = sorted(r["reason"] for r in rejects)
-    assert reasons == sorted(["mask_size_mismatch", "points_outside_image", "missing_image", "bad_annotation"])
+    assert reasons == sorted(["mask_size_mismatch", "points_outside_image", "missing_image", "bad_json"])
+    assert next(r["detail"] for r in rejects if r["reason"] == "bad_json").startswith("annotations.jsonl:6: not JSON")
 
 
 def test_trajectories_reader(cli, tmp_path: Path) -> None:
@@ -185,3 +186,71 @@ def test_trajectories_reader(cli, tmp_path: Path) -> None:
     reasons = sorted(x["reason"] for x in rejects)
     assert reasons == sorted(["points_outside_image", "bad_annotation", "corrupt_image", "box_outside_image",
                               "embodied_points_trace"])
+
+
+# -- the refer toolkit's data folder: several datasets and splitBy variants ------------------------
+
+def _refer_data(root: Path) -> Path:
+    """``data/`` as lichengunc/refer lays it out: refcoco/ with refs(unc).p and refs(google).p,
+    refcocog/ with refs(google).p and refs(umd).p, the COCO images in images/mscoco/images/train2014."""
+    images = root / "images" / "mscoco" / "images" / "train2014"
+    _image(images / "COCO_train2014_000000000001.jpg", fmt="JPEG")
+    coco = {"images": [{"id": 1, "file_name": "COCO_train2014_000000000001.jpg", "width": 64, "height": 48}],
+            "annotations": [{"id": 10, "image_id": 1, "category_id": 1, "bbox": [10, 10, 30, 20],
+                             "segmentation": [[10, 10, 40, 10, 40, 30, 10, 30]]}],
+            "categories": [{"id": 1, "name": "mug"}]}
+
+    def ref(ref_id: int, split: str, sent: str) -> dict:
+        return {"ref_id": ref_id, "ann_id": 10, "image_id": 1, "category_id": 1, "split": split,
+                "file_name": "COCO_train2014_000000000001_10.jpg", "sent_ids": [ref_id],
+                "sentences": [{"tokens": sent.split(), "raw": sent, "sent_id": ref_id, "sent": sent}]}
+
+    variants = {"refcoco": {"unc": ["train", "val", "testA", "testB"], "google": ["train", "val", "test"]},
+                "refcocog": {"google": ["train", "val"], "umd": ["train", "val", "test"]}}
+    for dataset, by in variants.items():
+        (root / dataset).mkdir(parents=True)
+        (root / dataset / "instances.json").write_text(json.dumps(coco))
+        for split_by, splits in by.items():
+            refs = [ref(100 * k + i, s, f"{dataset} {split_by} {s}") for k, s in enumerate(splits) for i in range(1)]
+            (root / dataset / f"refs({split_by}).p").write_bytes(pickle.dumps(refs, protocol=2))
+    return root
+
+
+def _instructions(cli, root: Path, out: Path, *params: str) -> set[str]:  # type: ignore[no-untyped-def]
+    args = [x for p in params for x in ("--source-param", p)]
+    res = cli("build", "embodied_points", "--source", "refcoco", "--source-dir", root, "-o", out,
+              "--no-progress", *args)
+    assert res.exit_code == 0, res.stderr
+    rows, _ = _rows(out)
+    return {r["instruction"] for r in rows}
+
+
+def test_refer_data_folder_dataset_and_split_by(cli, tmp_path: Path) -> None:
+    root = _refer_data(tmp_path / "data")
+    res = cli("build", "embodied_points", "--source", "refcoco", "--source-dir", root, "-o", tmp_path / "x")
+    assert res.exit_code == 2 and "holds refcoco, refcocog; say which with dataset" in res.stderr
+    # the toolkit's standard splitBy: unc for RefCOCO, umd for RefCOCOg; images found where it keeps them
+    assert _instructions(cli, root, tmp_path / "a", "dataset=refcoco", "split=train") == {"refcoco unc train"}
+    assert _instructions(cli, root, tmp_path / "b", "dataset=refcocog", "split=train") == {"refcocog umd train"}
+    # the shipped spec reads every split, and each row keeps RefCOCO's own
+    out = tmp_path / "all"
+    assert len(_instructions(cli, root, out, "dataset=refcoco")) == 4
+    assert set(open_corpus(out).splits) == {"train", "validation", "testA", "testB"}
+    assert _instructions(cli, root, tmp_path / "c", "dataset=refcoco", "split_by=google", "split=test") == \
+        {"refcoco google test"}
+    # REFER.getRefIds: testA takes the splits holding an A, test every test split
+    assert _instructions(cli, root, tmp_path / "d", "dataset=refcoco", "split=testA") == {"refcoco unc testA"}
+    assert _instructions(cli, root, tmp_path / "e", "dataset=refcoco", "split=test") == \
+        {"refcoco unc testA", "refcoco unc testB"}
+    res = cli("build", "embodied_points", "--source", "refcoco", "--source-dir", root / "refcocog", "-o",
+              tmp_path / "f", "--source-param", "split_by=unc")
+    assert res.exit_code == 2 and "no refer toolkit refs files for split_by 'unc' (found: google, umd)" in res.stderr
+
+
+def test_refs_of_an_unnamed_folder_with_two_variants_need_split_by(cli, tmp_path: Path) -> None:
+    root = _refer_data(tmp_path / "data")
+    (root / "refcoco").rename(root / "mine")
+    res = cli("build", "embodied_points", "--source", "refcoco", "--source-dir", root / "mine", "-o", tmp_path / "x")
+    assert res.exit_code == 2 and len(res.stderr.strip().splitlines()) == 1
+    assert "refs for several splitBy variants (google, unc); say which with split_by" in res.stderr
+    assert _instructions(cli, root / "mine", tmp_path / "a", "split_by=unc", "split=val") == {"refcoco unc val"}

@@ -299,13 +299,17 @@ def test_memory_stays_flat_as_size_grows(ws: Path, tmp_path: Path) -> None:
 
 
 def test_a_build_that_keeps_no_row_fails_and_says_why(ws: Path, tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
-    (ws / "pipelines" / "toy.yaml").write_text(spec_text(size=10, steps=[{"step": "toy_faults", "every": 1}]))
+    # a small finite source read to its end: the build completes, with nothing kept
+    (ws / "pipelines" / "toy.yaml").write_text(spec_text(size=10, sources={"syn": {"reader": "synthetic", "count": 40}},
+                                                          steps=[{"step": "toy_faults", "every": 1}]))
     out = tmp_path / "none"
     result = cli("build", "toy", "--workspace", ws, "-o", out, "--no-progress")
     assert result.exit_code == 1
     assert "no row survived" in result.stderr and "toy_faults/unlucky" in result.stderr
     assert open_corpus(out).manifest["rows"] == 0          # the build itself is complete and inspectable
     assert open_corpus(out).rejects().num_rows > 0
+    again = cli("build", "toy", "--workspace", ws, "-o", out, "--no-progress")
+    assert again.exit_code == 1 and "no row survived" in again.stderr, "a 0-row build never exits 0, even rerun"
 
 
 @pytest.mark.parametrize("corpus, module, extra", [("xiangqi", "pyffish", "xiangqi"),     # the source's import

@@ -76,7 +76,9 @@ def test_eval_takes_the_rewards_and_weights_from_the_spec(built: Path, tmp_path:
     assert "weighted sum" in out and "exact_match" in out and "acc@0.25" in out
     assert "missing 2" in out and "extra 1" in out and "ghost-row" in out
     assert "Loading weights" not in result.stderr            # the model loads quietly
+    assert "scene30k.semantic: scored with" in out           # which encoder (CLIP or MiniLM) scored it
     as_json = json.loads(cli("eval", "scene30k", "--data", built, "-p", preds, "--json").stdout)
+    assert as_json["backends"]["scene30k.semantic"]
     sem = as_json["rewards"]["scene30k.semantic"]["mean"]
     assert 0.5 < sem < 1.0                                    # gold answers ~1, "wrong" much lower
     fmt = as_json["rewards"]["scene30k.format"]["mean"]

@@ -40,7 +40,7 @@ def test_scene30k_graded_format_counts_tag_lengths() -> None:
 def test_scene30k_strict_format_golden_cases() -> None:
     got = score("scene30k.format_strict", [
         "<think>a</think><answer>b</answer>",
-        "  <think>a</think>\n\n<answer>b</answer>  ",              # whitespace around and between
+        "  <think>a</think>\n\n<answer>b</answer>  ",              # whitespace around: fullmatch fails
         "<answer>b</answer><think>a</think>",                       # order matters here
         "<think>a</think><answer>b</answer> extra",
         "<think>a</think>",
@@ -49,7 +49,7 @@ def test_scene30k_strict_format_golden_cases() -> None:
         "<think>a</think><answer>b</answer><answer>c</answer>",
         [{"role": "assistant", "content": "<think>a</think><answer>b</answer>"}],
     ])
-    assert got == [1.0, 1.0, 0.0, 0.0, 0.0, 0.0, 1.0, 1.0]
+    assert got == [1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 1.0]
 
 
 def test_scene30k_perception_is_3d_iou_mean_over_boxes() -> None:
@@ -112,15 +112,15 @@ def test_satori_caption_is_half_bleu_plus_half_rouge() -> None:
     assert got[2] == 0.0 and got[3] is None
 
 
-def test_caption_score_agrees_with_nltk_bleu() -> None:
-    nltk = pytest.importorskip("nltk.translate.bleu_score")
-    ref, hyp = "two brown dogs play on the green grass", "a brown dog plays on grass"
-    from r1data.rewards.text_metrics import bleu_tokens, rouge_l_f, rouge_tokens, sentence_bleu
-
-    expected = nltk.sentence_bleu([bleu_tokens(ref)], bleu_tokens(hyp),
-                                  smoothing_function=nltk.SmoothingFunction().method1)
-    assert sentence_bleu(bleu_tokens(ref), bleu_tokens(hyp)) == pytest.approx(expected)
-    assert caption_score(ref, hyp) == pytest.approx((expected + rouge_l_f(rouge_tokens(ref), rouge_tokens(hyp))) / 2)
+def test_caption_score_uses_nltk_bleu_and_stemmed_rouge_l() -> None:
+    ref, hyp = "Two brown dogs play on the green grass", "a brown dog plays on grass"
+    # BLEU on lower-cased word_tokenize tokens: unigrams brown, on, grass = 3/6; no bigram, trigram
+    # or 4-gram matches: method1 gives 0.1/5, 0.1/4, 0.1/3; brevity penalty e^(1 - 8/6)
+    bleu = math.exp(1 - 8 / 6) * math.exp(0.25 * (math.log(3 / 6) + math.log(0.1 / 5) + math.log(0.1 / 4)
+                                                  + math.log(0.1 / 3)))
+    # rouge_score's Porter stemmer: dogs -> dog, plays -> play; LCS brown dog play on grass = 5,
+    # P = 5/6, R = 5/8, F = 5/7
+    assert caption_score(ref, hyp) == pytest.approx((bleu + 5 / 7) / 2)
 
 
 def test_satori_bbox_union_iou_in_original_and_resized_pixels() -> None:

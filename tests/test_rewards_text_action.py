@@ -20,21 +20,28 @@ def ta(answer: str, think: str = "Let me reason.") -> str:
     return f"<think>{think}</think><answer>{answer}</answer>"
 
 
-def test_strict_format_allows_whitespace_between_and_around_only() -> None:
-    got = score("format.think_answer", [ta("B"), "  <think>a</think>\n<answer>B</answer>\n", "<answer>B</answer>",
-                                        "text " + ta("B"), ta("B") + " trailing", "", None])
-    assert got == [1.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0]
+def test_strict_format_allows_whitespace_between_the_tags_only() -> None:
+    completions = [ta("B"), "  <think>a</think>\n<answer>B</answer>\n", "<think>a</think>\n<answer>B</answer>",
+                   "<answer>B</answer>", "text " + ta("B"), ta("B") + " trailing", "", None]
+    # re.fullmatch as the papers: nothing around the tags, not even whitespace
+    assert score("format.think_answer", completions) == [1.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0]
+    lenient = rewards.load("format.think_answer", strip_whitespace=True)
+    assert lenient(completions=completions) == [1.0, 1.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0]
 
 
 # -- LongVILA-R1 ------------------------------------------------------------------------------
 
 def test_longvideo_accuracy_total_and_not_applicable_rows() -> None:
-    completions = [ta("B"), ta("(B)"), "<answer>B</answer>", ta("C"), "B", ta("B")]
-    answer = ["<answer>B</answer>"] * 5 + [None]
-    assert score("longvideo.accuracy", completions, answer=answer) == [1.0, 1.0, 1.0, 0.0, 1.0, None]
+    completions = [ta("B"), ta("(B)"), "<answer>B</answer>", ta("C"), "B", ta("B"), ta("B."), ta("B. The man runs")]
+    answer = ["<answer>B</answer>"] * 5 + [None] + ["<answer>B</answer>"] * 2
+    # mathruler's grade_answer, as r1v.py: "B." and "B. The man runs" are not "B"
+    assert score("longvideo.accuracy", completions, answer=answer) == [1.0, 1.0, 1.0, 0.0, 1.0, None, 0.0, 0.0]
+    lenient = rewards.load("longvideo.accuracy", lenient=True)
+    assert lenient(completions=completions, answer=answer)[6:] == [1.0, 1.0]
     # 0.9 accuracy + 0.1 strict format
     assert score("longvideo.total", completions, answer=answer) == [
-        pytest.approx(1.0), pytest.approx(1.0), pytest.approx(0.9), pytest.approx(0.1), pytest.approx(0.9), None]
+        pytest.approx(1.0), pytest.approx(1.0), pytest.approx(0.9), pytest.approx(0.1), pytest.approx(0.9), None,
+        pytest.approx(0.1), pytest.approx(0.1)]
     assert rewards.load("longvideo.total", format_weight=0.5)(completions=[ta("C")], answer=["B"]) == [0.5]
 
 
@@ -200,8 +207,9 @@ def test_love_zoom_validity_and_accuracy() -> None:
     cols = dict(duration=[100] * n, zoomin_intervals=[[], [], [], [], [[10, 40]], [], [], [], [], []],
                 answer=["<answer>B</answer>"] * n, tgt=[None] * 7 + [[[30, 35]], [[30, 35]], [[30, 35]]])
     # zoom 10-40 valid (length 30 <= min(100/2, 60)); 10-80 too long; 12-40 overlaps 10-40 at IoU 28/30 > 0.7;
-    # 10.5 not an integer; grounding rows (tgt) must zoom onto a clue interval
-    assert score("love.format", completions, **cols) == [1.0, 1.0, 1.0, 0.0, 0.0, 0.0, 0.0, 1.0, 1.0, 0.0]
+    # 10.5 not an integer; a step with neither prefix keeps format 1 and scores 0 (as upstream);
+    # grounding rows (tgt) must zoom onto a clue interval
+    assert score("love.format", completions, **cols) == [1.0, 1.0, 1.0, 0.0, 0.0, 0.0, 1.0, 1.0, 1.0, 0.0]
     assert score("love.accuracy", completions, **cols) == [None, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0]
     assert score("love.total", completions, **cols)[:3] == [None, 2.0, 1.0]
 

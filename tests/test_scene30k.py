@@ -58,7 +58,10 @@ def test_loads_with_datasets_and_declared_features(built: tuple[Path, str], tmp_
     assert feats["target_box"] == datasets.List(datasets.Value("float32"), length=6)
     row = ds["train"][0]
     assert isinstance(row["images"][0], Image.Image) and row["images"][0].size == (224, 224)
-    assert len(row["images"]) == 3
+    assert len(row["images"]) == 5                      # the map and the 4 views kept
+    assert len(row["cameras"]) == len(row["view_objects"]) == 5 and row["cameras"][0] is None
+    assert np.asarray(row["cameras"][1]["intrinsic"]).shape == (3, 3)
+    assert np.asarray(row["cameras"][1]["pose"]).shape == (4, 4)
     assert np.asarray(row["point_cloud"]).shape == (1024, 6)
     assert set(feats) == {f for f in yaml.safe_load((REPO / "schemas/scene30k.yaml").read_text())["fields"]}
 
@@ -245,3 +248,123 @@ def test_killed_build_resumes_to_identical_rows(tmp_path: Path) -> None:
         assert a.table(split).to_pylist() == b.table(split).to_pylist()
     assert a.rejects().drop_columns([]).to_pylist() == b.rejects().to_pylist()
     assert a.manifest["splits"] == b.manifest["splits"]
+
+
+def test_stored_cameras_project_the_point_cloud_onto_its_colours(built: tuple[Path, str]) -> None:
+    """Project each row's point cloud with its stored cameras: most points land on pixels of
+    their own colour (a hue match up to shading), and far fewer do with another view's camera."""
+    out, _ = built
+    rows = open_corpus(out).table("train").slice(0, 24).to_pylist()
+
+    def match_rate(row: dict, k: int, cam_rec: dict) -> float:
+        img = np.asarray(Image.open(io.BytesIO(row["images"][k]["bytes"])).convert("RGB")).astype(float)
+        pc = np.asarray(row["point_cloud"], dtype=float)
+        K, pose = np.asarray(cam_rec["intrinsic"]), np.asarray(cam_rec["pose"])
+        cam = (pc[:, :3] - pose[:3, 3]) @ pose[:3, :3]
+        front = cam[:, 2] > 0.1
+        uv = (cam[front] @ K.T)[:, :2] / cam[front][:, 2:3]
+        u, v = np.rint(uv[:, 0]).astype(int), np.rint(uv[:, 1]).astype(int)
+        inside = (u >= 1) & (u < img.shape[1] - 1) & (v >= 1) & (v < img.shape[0] - 1)
+        rgb = pc[front][inside, 3:] * 255
+        hits = 0
+        for (x, y), c in zip(zip(u[inside], v[inside]), rgb):
+            patch = img[y - 1:y + 2, x - 1:x + 2].reshape(-1, 3)
+            # the pixel is the point's colour times a light factor: compare directions
+            cos = (patch @ c) / (np.linalg.norm(patch, axis=1) * np.linalg.norm(c) + 1e-9)
+            scale = np.linalg.norm(patch, axis=1) / (np.linalg.norm(c) + 1e-9)
+            hits += bool(((cos > 0.995) & (scale > 0.25) & (scale < 1.3)).any())
+        return hits / max(int(inside.sum()), 1)
+
+    right, wrong = [], []
+    for row in rows[::4]:
+        cams = row["cameras"]
+        assert cams[0] is None and all(c is not None for c in cams[1:])
+        for k in range(1, len(cams)):
+            right.append(match_rate(row, k, cams[k]))
+            wrong.append(match_rate(row, k, cams[1 + k % (len(cams) - 1)]))
+    assert np.median(right) > 0.6, right
+    assert np.median(right) > np.median(wrong) + 0.2, (right, wrong)
+
+
+def test_views_show_the_questions_objects_and_say_where(built: tuple[Path, str]) -> None:
+    out, _ = built
+    for row in open_corpus(out).table("train").slice(0, 80).to_pylist():
+        assert len(row["view_objects"]) == len(row["images"]) == len(row["cameras"])
+        shown: set[int] = set()
+        for k, objs in enumerate(row["view_objects"]):
+            ids = {o["id"] for o in row["objects"]}
+            for o in objs:
+                assert o["id"] in ids and 0 < o["visible"] <= 1 and o["pixels"] > 0
+                x1, y1, x2, y2 = o["box"]
+                assert 0 <= x1 < x2 <= 224 and 0 <= y1 < y2 <= 224
+                if k > 0 and o["pixels"] >= 20:
+                    shown.add(o["id"])
+        assert set(row["object_ids"]) <= shown, (row["question"], row["object_ids"], shown)
+
+
+def test_view_selection_keeps_the_best_views_and_rejects_what_no_view_shows() -> None:
+    from r1data.corpora.scene30k.render import View, Views
+    from r1data.corpora.scene30k.views import choose_views, select_views
+    from r1data.steps.base import Reject, StepContext
+
+    def view(shows: dict[int, float]) -> View:
+        return View(b"png", {"intrinsic": [], "pose": []},
+                    [{"id": i, "pixels": 100 if f else 0, "visible": f, "box": None} for i, f in shows.items()])
+
+    cands = [view({0: 0.9, 1: 0.0, 2: 0.5}), view({0: 0.1, 1: 0.0, 2: 0.9}), view({0: 0.0, 1: 0.3, 2: 0.0}),
+             view({0: 0.95, 1: 0.0, 2: 0.9})]
+    kept, missing = choose_views(cands, [0], 3, 2, 20, {"text": 0.6, "coverage": 0.4})
+    assert kept == [3, 0] and missing == []
+    kept, _ = choose_views(cands, [0, 1], 3, 2, 20, {"text": 0.6, "coverage": 0.4})
+    assert 2 in kept                       # the only view of object 1 gets a place
+    ctx = StepContext(seed=1, corpus="scene30k", step="select_views")
+    rows = [{"id": "a", "question": "q", "object_ids": [0], "objects": [{}] * 3, "_views": Views(None, cands)},
+            {"id": "b", "question": "q", "object_ids": [7], "objects": [{}] * 3, "_views": Views(None, cands)}]
+    out = list(select_views(rows, ctx, views=2))
+    assert out[0]["cameras"] == [cands[3].camera, cands[0].camera] and len(out[0]["images"]) == 2
+    assert isinstance(out[1], Reject) and out[1].reason == "objects_not_visible"
+
+
+def test_a_degenerate_box_is_a_reject_not_a_crash() -> None:
+    from r1data.corpora.scene30k.render import render_views
+    from r1data.corpora.scene30k.scene import Scene, SceneObject
+    from r1data.steps.base import Reject, StepContext
+
+    objs = [SceneObject(0, "table", (1.0, 1.0, 0.4), (1.0, 0.8, 0.8)),
+            SceneObject(1, "chair", (float("nan"), 1.0, 0.4), (0.5, 0.5, 0.9)),
+            SceneObject(2, "box", (2.0, 2.0, 0.1), (0.0, 0.3, 0.2))]          # zero size: drawn 1 cm thin
+    ctx = StepContext(seed=1, corpus="scene30k", step="render_views")
+    bad = Scene("x", "office", (3.0, 3.0, 2.6), objs)
+    good = Scene("y", "office", (3.0, 3.0, 2.6), [objs[0], objs[2]])
+    out = list(render_views([{"id": "x", "scene": bad}, {"id": "y", "scene": good}], ctx, candidates=4))
+    assert isinstance(out[0], Reject) and out[0].reason == "degenerate_box" and "object 1" in out[0].detail
+    views = out[1]["_views"]
+    assert len(views.candidates) == 4 and 0 in views.shown()
+    for v in views.candidates:
+        img = np.asarray(Image.open(io.BytesIO(v.png)))
+        assert img.std() > 10                                             # not a blank image
+
+
+def test_clip_scoring_is_skipped_gracefully_without_open_clip(monkeypatch: pytest.MonkeyPatch) -> None:
+    import builtins
+
+    from r1data.corpora.scene30k import views as views_mod
+    from r1data.corpora.scene30k.render import View, Views
+    from r1data.steps.base import StepContext
+
+    real_import = builtins.__import__
+
+    def no_open_clip(name, *a, **k):  # type: ignore[no-untyped-def]
+        if name == "open_clip":
+            raise ImportError("No module named 'open_clip'")
+        return real_import(name, *a, **k)
+
+    monkeypatch.setattr(builtins, "__import__", no_open_clip)
+    monkeypatch.setattr(views_mod, "_SCORERS", {})
+    cands = [View(b"a", {"pose": 1}, [{"id": 0, "pixels": 50, "visible": 0.5, "box": None}])]
+    ctx = StepContext(seed=1, corpus="scene30k", step="select_views")
+    out = list(views_mod.select_views([{"id": "r", "question": "q", "object_ids": [0], "objects": [{}],
+                                        "_views": Views(None, cands)}], ctx, views=1,
+                                      clip={"model": "ViT-B-32", "pretrained": "/nonexistent.bin"}))
+    assert out[0]["cameras"] == [{"pose": 1}]
+    assert ctx.stats.to_dict()["counters"]["views_clip_skipped"] == 1

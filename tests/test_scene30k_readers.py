@@ -6,6 +6,7 @@ tests/fixtures/make_scannet_fixture.py (its EXPECTED holds the true boxes).
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import json
 import shutil
@@ -105,11 +106,11 @@ def test_boxes_json_and_aligned_bbox_npy_forms():
 
 def test_scanqa_questions_families_answers_and_rejects():
     src = make("scanqa")
-    assert len(src) == 6
+    assert len(src) == 7   # the unanswered entry (a reject, first), then six scenes
     got = scenes(src)
     assert list(got) == ["scene0000_00", "scene0001_00", "scene0002_00", "scene0005_00"]
     qs = got["scene0000_00"].questions
-    # file order; the unanswered question is dropped; the one naming absent object 99 is kept
+    # file order; the unanswered question is rejected; the one naming absent object 99 is kept
     assert [q.question_id for q in qs] == ["train-scene0000-0", "train-scene0000-1", "train-scene0000-2"]
     assert [q.family for q in qs] == ["relation", "attribute", "existence"]
     assert qs[0].answers == ["brown wooden desk", "desk"] and qs[0].object_ids == [5]
@@ -117,6 +118,7 @@ def test_scanqa_questions_families_answers_and_rejects():
     assert all(q.source == "scanqa" and q.program == {"kind": "given"} for q in qs)
     assert got["scene0001_00"].questions[0].family == "counting"
     bad = rejects(src)
+    assert bad["train-scene0000-3"] == ("missing_answer", "ScanQA_v1.0_train.json[8]: no answers")
     assert bad["scene0003_00"][0] == "missing_scene" and "scene0003_00" in bad["scene0003_00"][1]
     assert bad["scene0004_00"][0] == "unreadable_scene" and "40 of 500 vertices" in bad["scene0004_00"][1]
 
@@ -132,13 +134,18 @@ def test_scanqa_family(text, family):  # type: ignore[no-untyped-def]
 
 
 def test_sqa3d_situated_questions_from_a_subfolder():
-    got = scenes(make("sqa3d"))
-    assert list(got) == ["scene0000_00", "scene0001_00"]   # scene0002's question has no annotation
+    src = make("sqa3d")
+    got = scenes(src)
+    assert list(got) == ["scene0000_00", "scene0001_00"]
+    # scene0002's question has no annotation: rejected with its place in the file
+    assert rejects(src)["220602000004"] == (
+        "missing_answer", "v1_balanced_questions_train_scannetv2.json[3]: question 220602000004 has no entry "
+        "in the annotations file")
     q0, q1 = got["scene0000_00"].questions
     assert q0.family == "situated" and q0.source == "sqa3d" and q0.question_id == "220602000001"
     assert q0.situation == "I am sitting on the office chair facing the desk."
     assert q0.question == "What is behind me?" and q0.answers == ["bed"]
-    assert q0.program == {"kind": "given", "position": [3.4, 1.8, 0.0], "rotation": [0.0, 0.0, 0.7071, 0.7071]}
+    assert q0.program == {"kind": "given"}
     assert q1.answers == ["left"]
     # SQA3D has no object ids: the objects its texts name (office chair is not also a chair)
     assert q0.object_ids == [4, 5, 2] and q1.object_ids == [3, 2]
@@ -211,7 +218,7 @@ def test_read_start_skips_scenes_without_loading_them(name, monkeypatch):  # typ
     for start in range(len(src) + 1):
         loaded.clear()
         assert summary(list(make(name).read(start))) == everything[start:]
-        assert loaded == src.scene_ids[start:]
+        assert loaded == src.scene_ids[max(0, start - len(src.bad)):]
 
 
 # -- bad input ----------------------------------------------------------------------------------
@@ -324,14 +331,36 @@ def test_cli_build_from_fixture_scans(cli, tmp_path, name):  # type: ignore[no-u
     rej = corpus.rejects().to_pylist()
     source_rejects = {r["id"]: r["reason"] for r in rej if r["step"] == "source"}
     kept = {r["id"] for r in rows}
+    files = {f["path"]: f for f in corpus.manifest["source_files"]["files"]}
+    assert corpus.manifest["source_files"]["root"] == str(SCANNET)
+    for path, f in files.items():   # every file read, relative to --source-dir, with its checksum
+        assert f["sha256"] == hashlib.sha256((SCANNET / path).read_bytes()).hexdigest()
+        assert f["bytes"] == (SCANNET / path).stat().st_size
+    if name in ("scanqa", "sqa3d", "scanrefer"):   # scene0000's scan folder was read
+        assert files["scans/scene0000_00/scene0000_00_vh_clean_2.ply"]["kind"] == "media"
     if name == "scanqa":
-        assert source_rejects == {"scene0003_00": "missing_scene", "scene0004_00": "unreadable_scene"}
+        assert files["ScanQA_v1.0_train.json"]["kind"] == "annotation"
+        assert source_rejects == {"train-scene0000-3": "missing_answer", "scene0003_00": "missing_scene",
+                                  "scene0004_00": "unreadable_scene"}
         assert "train-scene0000-2" not in kept   # names object 99, absent from the scan
         assert any(r["id"] == "train-scene0000-2" for r in rej)
         assert {r["question_type"] for r in rows} <= {"attribute", "counting", "existence", "relation"}
     elif name == "sqa3d":
         assert all(r["question_type"] == "situated" and r["situation"].startswith("I am") for r in rows)
         assert {r["answer"] for r in rows} <= {"bed", "left", "no"}
+        assert {"sqa3d/v1_balanced_questions_train_scannetv2.json",
+                "sqa3d/v1_balanced_sqa_annotations_train_scannetv2.json"} <= set(files)
+        # the agent's pose: as released, and in the axis-aligned frame as SQA3D's own loader
+        # places it (relative to the raw mesh's bounding-box centre, then axisAlignment)
+        pose = {r["id"]: r["agent_pose"] for r in rows}["220602000001"]
+        assert pose["released_position"] == [3.4, 1.8, 0.0]
+        assert pose["released_rotation"] == [0.0, 0.0, 0.7071, 0.7071]
+        v = read_ply_vertices(SCANNET / "scans/scene0000_00/scene0000_00_vh_clean_2.ply")
+        xyz = np.column_stack([v["x"], v["y"], v["z"]]).astype(np.float64)
+        center = (xyz.min(axis=0) + xyz.max(axis=0)) / 2
+        want = fixture.ALIGN_0000 @ np.append(np.array([3.4, 1.8, 0.0]) + center, 1.0)
+        np.testing.assert_allclose(pose["position"], want[:3], atol=1e-5)
+        np.testing.assert_allclose(pose["rotation"], [0, 0, 1, 0], atol=1e-4)   # 90 + 90 degrees about z
     else:
         assert source_rejects == ({"scene0003_00": "missing_scene"} if name == "nr3d" else {})
         for r in rows:
@@ -340,3 +369,40 @@ def test_cli_build_from_fixture_scans(cli, tmp_path, name):  # type: ignore[no-u
             np.testing.assert_allclose(r["target_box"], [*lo, *hi], atol=1e-3)
             assert r["question_type"] == "referring" and r["answer"].startswith("box: [")
         assert "scene0000_00-42-0" not in kept
+
+
+@needs_steps
+def test_the_card_says_which_files_the_corpus_was_built_from(cli, tmp_path):  # type: ignore[no-untyped-def]
+    out = tmp_path / "out"
+    res = cli("build", "scene30k", "--source", "scanrefer", "--source-dir", SCANNET, "-o", out, "--size", "50",
+              "--no-progress")
+    assert res.exit_code == 0, res.stderr
+    res = cli("push", out, "--repo", "lab/scene30k-scanrefer", "--dry-run", tmp_path / "preview")
+    assert res.exit_code == 0, res.stderr
+    card = (tmp_path / "preview" / "README.md").read_text()
+    digest = hashlib.sha256((SCANNET / "scanrefer/ScanRefer_filtered_train.json").read_bytes()).hexdigest()
+    assert "| `scanrefer/ScanRefer_filtered_train.json` |" in card and f"`{digest}`" in card
+    # scene0000 (4 scan files), scene0002 (a boxes file), scene0005 (two arrays): 7 media files
+    assert "Media files (images, scans or videos): 7," in card
+
+
+def test_scans_render_their_own_points_with_instance_labels():
+    """A ScanNet scan is drawn as its coloured point cloud; its objects are found in the views."""
+    from r1data.corpora.scene30k.render import draw_views
+    from r1data.corpora.scene30k.scannet import ScanNetLayout, fallback_colors
+    from r1data.corpora.scene30k.scene import Scene
+
+    layout = ScanNetLayout(SCANNET)
+    geo = layout.load("scene0000_00", max_points=50000, rng=np.random.default_rng(0))
+    assert geo.point_labels is not None and geo.point_labels.shape == (len(geo.points), 2)
+    assert set(np.unique(geo.point_labels[:, 0])) - {-1} == {o.id for o in geo.objects}
+    assert {1, 2} <= set(np.unique(geo.point_labels[:, 1]))          # floor and wall points are marked
+    scene = Scene("scene0000_00", "", (4, 3, 2.5), geo.objects, points=geo.points, source="scanqa",
+                  point_labels=geo.point_labels)
+    views = draw_views(scene, None, size=96, candidates=4, top_down=True, fov=60, heights=(1.6, 3.2), radius=1.5)
+    assert views.top_down is not None and views.top_down.camera is None
+    views.min_pixels = 5
+    assert views.shown() >= {2, 3}
+    # a mesh without colours: objects in their category colours, structure light grey, never black
+    rgb = fallback_colors(geo.points[:, :3], geo.point_labels, {o.id: o.category for o in geo.objects})
+    assert rgb.min() > 0.2 and len(np.unique(rgb, axis=0)) >= len(geo.objects)

@@ -307,3 +307,25 @@ def test_vl_sft_trains_on_rows_with_their_images(tmp_path: Path, build: Path, ti
     assert len(losses) == 2 and all(l == l and l < 100 for l in losses)
     assert (run / "sft" / "checkpoint-2" / "model.safetensors").exists()
     assert (run / "sft" / "final" / "model.safetensors").exists()
+
+
+def test_fraction_gives_disjoint_stable_shares_of_a_split(tmp_path: Path, build: Path) -> None:
+    from r1data.corpus import Corpus
+    from r1data.train.data import read_rows
+    from r1data.train.recipe import LoadedRecipe, Recipe, RowsSpec
+    from r1data.yamlio import LineMap
+
+    loaded = LoadedRecipe(Recipe(corpus="scene30k", model="m"), tmp_path / "r.yaml", LineMap())
+    corpus = Corpus(build)
+
+    def ids(**rows: object) -> list[str]:
+        return [r["id"] for r in read_rows(corpus, RowsSpec(**rows), ["id"], loaded, "sft")]
+
+    everything = ids(split="train")
+    sft, rl = ids(split="train", fraction=(0.0, 0.3333)), ids(split="train", fraction=(0.3333, 1.0))
+    assert not set(sft) & set(rl) and sorted(sft + rl) == sorted(everything)
+    assert 0.15 < len(sft) / len(everything) < 0.55            # about a third (few rows)
+    assert ids(split="train", fraction=(0.0, 0.3333)) == sft    # stable
+    assert ids(split="train", fraction=(0.3333, 1.0), limit=2) == rl[:2]
+    with pytest.raises(Exception, match="fraction"):
+        RowsSpec(fraction=(0.5, 0.2))

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 pyffish = pytest.importorskip("pyffish")
-from r1data.corpora.xiangqi.uci import DEFAULT_ENGINE  # noqa: E402
+from r1data.corpora.xiangqi.uci import DEFAULT_ENGINE, UciEngine  # noqa: E402
 
 ENGINE = os.environ.get("R1DATA_FAIRY_STOCKFISH") or DEFAULT_ENGINE
 if not (os.path.isfile(ENGINE) or shutil.which(ENGINE)):
@@ -103,22 +103,155 @@ def test_a_killed_engine_is_restarted_and_the_request_retried(analyzer):
     assert analyzer.restarts == before + 1
 
 
-def _crashing_engine(tmp_path: Path) -> Path:
-    """A fairy-stockfish wrapper that dies on its first search (once per marker file)."""
+def _crashing_engine(tmp_path: Path, after: int = 0) -> Path:
+    """A fairy-stockfish wrapper that dies on its ``after``-th search (once per marker file)."""
     script = tmp_path / "flaky-engine"
     marker = tmp_path / "crashed"
     script.write_text(f"""#!{os.sys.executable}
 import os, subprocess, sys
 engine = subprocess.Popen([{ENGINE!r}], stdin=subprocess.PIPE, stdout=sys.stdout, bufsize=0)
+searches = 0
 for line in sys.stdin:
-    if line.startswith("go nodes") and not os.path.exists({str(marker)!r}):
-        open({str(marker)!r}, "w").close()
-        engine.kill()
-        os._exit(1)
+    if line.startswith("go nodes"):
+        searches += 1
+        if searches > {after} and not os.path.exists({str(marker)!r}):
+            open({str(marker)!r}, "w").close()
+            engine.kill()
+            os._exit(1)
     engine.stdin.write(line.encode())
 """)
     script.chmod(0o755)
     return script
+
+
+def _not_xiangqi_engine(tmp_path: Path) -> Path:
+    """A UCI engine that plays chess only (the variant check must refuse it)."""
+    script = tmp_path / "chess-engine"
+    script.write_text(f"""#!{os.sys.executable}
+import sys
+for line in sys.stdin:
+    cmd = line.strip()
+    if cmd == "uci":
+        print("id name Stockfish 16\\noption name UCI_Variant type combo default chess var chess\\nuciok", flush=True)
+    elif cmd == "isready":
+        print("readyok", flush=True)
+    elif cmd == "quit":
+        break
+""")
+    script.chmod(0o755)
+    return script
+
+
+def test_a_session_search_after_a_crash_replays_the_session_first(tmp_path, analyzer):
+    fens = game_fens(START_FEN, OPENING)[0][4:]
+    steady = Analyzer(ENGINE)
+    flaky = Analyzer(str(_crashing_engine(tmp_path, after=3)))
+    try:
+        steady.begin_game("g")
+        flaky.begin_game("g")
+        expected = [steady.search(f, nodes=700, multipv=2, ply=4 + i) for i, f in enumerate(fens)]
+        got = [flaky.search(f, nodes=700, multipv=2, ply=4 + i) for i, f in enumerate(fens)]
+        assert (tmp_path / "crashed").exists()
+        assert flaky.restarts == 1 and flaky.engine.replayed == 3     # the 3 searches before the crash
+        assert got == expected                                         # as if nothing had happened
+    finally:
+        steady.close()
+        flaky.close()
+
+
+def test_an_engine_without_xiangqi_is_one_line_before_the_build_starts(tmp_path):
+    import subprocess
+    import sys
+
+    out = tmp_path / "out"
+    env = {**os.environ, "R1DATA_FAIRY_STOCKFISH": str(_not_xiangqi_engine(tmp_path))}
+    for workers in ("1", "2"):
+        res = subprocess.run([sys.executable, "-m", "r1data", "build", "xiangqi", "-o", str(out), "--workers", workers],
+                             env=env, capture_output=True, text=True, timeout=120)
+        assert res.returncode != 0
+        lines = [ln for ln in res.stderr.strip().splitlines() if ln.strip()]
+        assert len(lines) == 1 and "does not offer UCI_Variant xiangqi" in lines[0], res.stderr
+        assert not out.exists(), "nothing is written before the check"
+
+
+def test_engines_die_with_the_process_that_started_them(tmp_path):
+    import subprocess
+    import sys
+    import time
+
+    # a worker-like process holding a started engine, killed with SIGKILL: its engine follows
+    code = (f"import sys, time; sys.path.insert(0, {str(REPO)!r})\n"
+            "from r1data.corpora.xiangqi.uci import UciEngine\n"
+            f"e = UciEngine({ENGINE!r}); e.start(); print(e.pid, flush=True); time.sleep(600)\n")
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    engine_pid = int(proc.stdout.readline())
+    assert _alive(engine_pid)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    deadline = time.time() + 5
+    while _alive(engine_pid) and time.time() < deadline:
+        time.sleep(0.05)
+    assert not _alive(engine_pid), "the engine outlived its parent"
+    # and an engine whose stdin closes (its parent's end of the pipe gone) quits on its own
+    eng = UciEngine(ENGINE)
+    eng.start()
+    pid = eng.pid
+    eng.proc.stdin.close()
+    eng.proc.wait(timeout=5)
+    assert not _alive(pid)
+    eng.proc = None
+
+
+@pytest.mark.slow
+def test_kill_9_of_a_build_takes_its_engine_with_it(tmp_path, tiny_workspace):
+    import subprocess
+    import sys
+    import time
+
+    proc = subprocess.Popen([sys.executable, "-m", "r1data", "build", "xiangqi", "--size", "5000", "-o",
+                             str(tmp_path / "out"), "--workspace", str(tiny_workspace), "--no-progress"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 60
+    engines: list[int] = []
+    while not engines and time.time() < deadline:
+        engines = [pid for pid in _children(proc.pid) if "fairy-stockfish" in _cmdline(pid)]
+        time.sleep(0.05)
+    assert engines, "the build started no engine"
+    os.kill(proc.pid, signal.SIGKILL)         # the build alone, not its process group
+    proc.wait()
+    deadline = time.time() + 5
+    while any(_alive(pid) for pid in engines) and time.time() < deadline:
+        time.sleep(0.05)
+    assert not any(_alive(pid) for pid in engines), "an engine outlived the build"
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    if int(f.read().rsplit(")", 1)[1].split()[1]) == pid:
+                        out.append(int(entry))
+            except (OSError, ValueError):
+                pass
+    return out
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
 
 
 # -- builds -------------------------------------------------------------------------------------
@@ -137,7 +270,7 @@ def tiny_workspace(tmp_path_factory) -> Path:
     steps = {s["step"]: s for s in spec["steps"]}
     steps["xiangqi_selfplay"].update(max_plies=40, levels=[
         {"name": "strong", "nodes": 400, "weight": 2},
-        {"name": "novice", "nodes": 100, "temperature": 120, "blunder": 0.1, "weight": 1}])
+        {"name": "novice", "nodes": 400, "temperature": 120, "blunder": 0.1, "weight": 1}])
     steps["xiangqi_evaluate"]["nodes"] = 400
     ws = tmp_path_factory.mktemp("xq-workspace")
     (ws / "pipelines").mkdir()
@@ -198,6 +331,32 @@ def test_eval_cli_scores_predictions_against_the_build(selfplay_build, tmp_path,
                                       "xiangqi.format"}
     assert report["weighted"]["mean"] == 5.0
     assert report["metrics"]["best@1"] == 1.0 and report["metrics"]["5-class@1"] == 1.0
+    assert report["metrics"]["good_moves_by_engine"] == 0      # every answer is a scored move
+
+
+def test_eval_judges_moves_the_rows_did_not_score_with_the_engine(selfplay_build, tmp_path, cli, monkeypatch):
+    from r1data.corpora.xiangqi.oracle import close_oracles
+
+    monkeypatch.setenv("R1DATA_CACHE_DIR", str(tmp_path / "cache"))
+    close_oracles()
+    rows = _rows(selfplay_build)[:12]
+    preds = tmp_path / "preds.jsonl"
+    unlisted = {}
+    for r in rows:
+        unlisted[r["id"]] = next(m for m in r["legal_moves"] if m not in r["scored_moves"])
+    preds.write_text("".join(json.dumps({"id": k, "completion": r["analysis"].replace(f"Move: {r['best_move']}",
+                                                                                       f"Move: {unlisted[k]}")}) + "\n"
+                             for r in rows for k in [r["id"]]))
+    try:
+        res = cli("eval", "xiangqi", "--data", str(selfplay_build), "--predictions", str(preds), "--json")
+    finally:
+        close_oracles()
+    assert res.exit_code == 0, res.stderr
+    report = json.loads(res.stdout)
+    assert report["metrics"]["good_moves_by_engine"] == len(rows) and report["metrics"]["good_moves_fallback"] == 0
+    # good@1 counts the engine's verdicts: some of those moves lie within 100 cp of the best
+    assert report["metrics"]["good@1"] == report["rewards"]["xiangqi.good"]["mean"] > 0.0
+    assert report["metrics"]["best@1"] == 0.0
 
 
 # -- verifiers: a corrupted row fails with the reason, an untouched one passes -------------------
@@ -257,20 +416,51 @@ def test_the_verify_step_rejects_the_corrupted_row_and_keeps_the_rest(selfplay_b
 
 # -- the evaluation cache ------------------------------------------------------------------------
 
-def test_repeated_positions_hit_the_cache_and_get_the_uncached_results(analyzer):
-    fens = game_fens(START_FEN, OPENING[:3])[0]
-    requests = fens + fens[:2] + [fens[0]]            # 4 distinct positions, 3 repeats
+def test_a_game_is_searched_in_one_session_the_same_way_every_time(analyzer):
+    fens = game_fens(START_FEN, OPENING)[0]
+    requests = fens[4:] + fens[4:6]                  # plies 4.. (past the book), then two repeats
+
+    def play(a: Analyzer) -> list:
+        a.begin_game("g1")
+        return [a.search(f, nodes=600, multipv=2, ply=4 + i % (len(fens) - 4)) for i, f in enumerate(requests)]
+
+    first = Analyzer(ENGINE)
+    try:
+        one = play(first)
+        assert (first.misses, first.hits) == (len(fens) - 4, 2)     # repeats come from the game's cache
+        first.begin_game("other")
+        first.search(START_FEN, nodes=900, ply=10)    # anything in between, in another game
+        first.games.clear()                           # forget g1: it is searched again, from scratch
+        first.game = None
+        again = play(first)
+    finally:
+        first.close()
+    assert again == one
+    # a new process (a restarted engine, another worker) plays the game to the same results
+    other = Analyzer(ENGINE)
+    try:
+        assert play(other) == one
+    finally:
+        other.close()
+
+
+def test_book_positions_are_pure_searches_shared_across_games(analyzer):
+    fens = game_fens(START_FEN, OPENING[:3])[0]      # plies 0-3: the opening book
     cached = Analyzer(ENGINE, cache_size=64)
     try:
-        with_cache = [cached.search(f, nodes=500, multipv=2) for f in requests]
-        assert (cached.misses, cached.hits) == (len(fens), 3)
-        assert cached.legal_moves(requests) == analyzer.legal_moves(requests)
+        with_book = []
+        for game in ("a", "b", "c"):
+            cached.begin_game(game)
+            with_book += [cached.search(f, nodes=500, multipv=2, ply=i) for i, f in enumerate(fens)]
+        assert (cached.misses, cached.book_hits) == (len(fens), 2 * len(fens))
     finally:
         cached.close()
-    hits = analyzer.hits
-    without = [analyzer.search(f, nodes=500, multipv=2) for f in requests]
-    assert analyzer.hits == hits                      # cache_size=0: every request searched
-    assert with_cache == without
+    # uncached (cache_size=0): each searched fresh, whatever came before, to the same results
+    analyzer.begin_game("z")
+    analyzer.search(fens[-1], nodes=700, ply=9)
+    without = [analyzer.search(f, nodes=500, multipv=2, ply=i) for i, f in enumerate(fens)]
+    assert analyzer.book_hits == 0
+    assert with_book == without * 3
 
 
 def test_the_build_reuses_self_play_searches_in_the_evaluation(selfplay_build):
@@ -279,7 +469,7 @@ def test_the_build_reuses_self_play_searches_in_the_evaluation(selfplay_build):
     assert counters["engine_cache_hits"] > 0 and counters["engine_searches"] > 0
 
 
-def test_a_build_without_the_cache_searches_more_and_writes_the_same_rows(tmp_path, selfplay_build,
+def test_a_build_without_the_book_searches_more_and_writes_the_same_rows(tmp_path, selfplay_build,
                                                                           tiny_workspace):
     import yaml
 
@@ -289,7 +479,7 @@ def test_a_build_without_the_cache_searches_more_and_writes_the_same_rows(tmp_pa
     ws = tmp_path / "ws"
     shutil.copytree(tiny_workspace, ws)
     spec = yaml.safe_load((ws / "pipelines" / "xiangqi.yaml").read_text())
-    for s in spec["steps"]:      # the engine steps share one cache, as large as the largest asks
+    for s in spec["steps"]:      # the engine steps share one book, as large as the largest asks
         if s["step"] in ("xiangqi_selfplay", "xiangqi_positions", "xiangqi_evaluate"):
             s["cache_size"] = 0
     (ws / "pipelines" / "xiangqi.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
@@ -300,12 +490,25 @@ def test_a_build_without_the_cache_searches_more_and_writes_the_same_rows(tmp_pa
         close_all()      # later builds get their cache back
     cached = r1data.open_corpus(selfplay_build).manifest["counters"]
     counters = result.manifest["counters"]
-    assert counters["engine_cache_hits"] == 0 and counters["selfplay_cache_hits"] == 0
-    assert counters["engine_searches"] == cached["engine_searches"] + cached["engine_cache_hits"]
+    assert "engine_book_hits" not in counters and cached["engine_book_hits"] > 0
+    assert counters["engine_searches"] == cached["engine_searches"] + cached["engine_book_hits"]
     assert _rows(tmp_path / "nocache") == _rows(selfplay_build)
 
 
 # -- self-play diversity -------------------------------------------------------------------------
+
+def test_the_manifest_states_the_duplicate_rate_and_the_opening_diversity(selfplay_build):
+    manifest = r1data.open_corpus(selfplay_build).manifest
+    steps = {s["step"]: s for s in manifest["steps"]}
+    dedup, openings = steps["dedup"]["summary"], steps["xiangqi_openings"]["summary"]
+    assert dedup["duplicates"] == steps["dedup"]["rejected"] >= 1        # the start position, at least
+    assert dedup["duplicate_rate"] == round(dedup["duplicates"] / steps["dedup"]["in"], 6)
+    games = manifest["counters"]["xiangqi_games"]
+    assert openings["games"] == games >= 2
+    after = openings["distinct_positions_after_plies"]
+    assert set(after) == {"2", "4", "8", "16"} and 1 <= after["2"] <= after["8"] <= games
+    assert openings["distinct_share_of_games"]["8"] == round(after["8"] / games, 4)
+
 
 def test_self_play_games_open_differently_and_mix_strengths(selfplay_build):
     rows = _rows(selfplay_build)
@@ -369,11 +572,12 @@ def test_a_crashing_engine_is_restarted_and_the_build_unchanged(tmp_path, selfpl
                                                                 monkeypatch):
     from r1data.engine.runner import build
 
-    monkeypatch.setenv("R1DATA_FAIRY_STOCKFISH", str(_crashing_engine(tmp_path)))
+    monkeypatch.setenv("R1DATA_FAIRY_STOCKFISH", str(_crashing_engine(tmp_path, after=25)))   # mid-game
     out = tmp_path / "flaky"
     result = build("xiangqi", out, size=90, progress=False, workspace=tiny_workspace)
     assert (tmp_path / "crashed").exists()
-    assert result.manifest["counters"]["engine_restarts"] >= 1
+    counters = result.manifest["counters"]
+    assert counters["engine_restarts"] >= 1 and counters["engine_replayed_searches"] >= 1
     assert _rows(out) == _rows(selfplay_build)
 
 

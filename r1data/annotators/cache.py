@@ -1,7 +1,8 @@
 """The response cache: every answer an API gave, addressed by what was asked.
 
 The key is a SHA-256 over the provider, the model, the sampling parameters, every message's
-text and every attached image's SHA-256 (:func:`request_key`), so the same prompt about
+text, every attached image's SHA-256 and, for sample k > 0 of a rollout, k
+(:func:`request_key`), so the same prompt about
 the same images is never paid for twice: not by a rerun, a resumed build, another output
 folder or another corpus. ``--refresh`` skips the lookups (answers are still stored).
 
@@ -47,6 +48,8 @@ def request_key(provider: str, model: str, request: AnnotationRequest) -> str:
     identity = {"provider": provider, "model": model, "temperature": request.temperature,
                 "max_output_tokens": request.max_output_tokens,
                 "response_schema": request.response_schema, "messages": messages}
+    if request.sample:      # only when set: the keys of every earlier answer stay valid
+        identity["sample"] = request.sample
     text = json.dumps(identity, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()
 

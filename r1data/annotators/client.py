@@ -57,6 +57,9 @@ class Usage:
     tokens_out: int = 0
     cost_usd: float = 0.0
     failed: int = 0         # records that could not be annotated
+    cached_tokens_in: int = 0     # what the cache hits cost when they were asked (for estimates)
+    cached_tokens_out: int = 0
+    cached_cost_usd: float = 0.0
 
     def take(self) -> "Usage":
         """The usage so far; the counters start again from zero."""
@@ -125,6 +128,11 @@ class AnnotatorClient:
             hit = self.cache.get(key)
             if hit is not None:
                 self.usage.cache_hits += 1
+                self.usage.cached_tokens_in += hit.tokens_in
+                self.usage.cached_tokens_out += hit.tokens_out
+                # at what it cost when asked: batch prices for a batch-mode profile
+                price = self.profile.batch_cost if self.profile.batch else self.profile.cost
+                self.usage.cached_cost_usd += price(hit.tokens_in, hit.tokens_out)
                 return hit
         response = await self._call(request)
         if self.cache is not None:

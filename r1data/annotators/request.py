@@ -62,6 +62,10 @@ class AnnotationRequest:
     # the record itself, for the programmatic backend, which derives the answer from ground
     # truth; not part of what is sent to an API, nor of the cache key
     row: Any = field(default=None, compare=False, hash=False, repr=False)
+    # which of several samples of the same prompt this is (rollouts: sample k of N). Not sent to
+    # the API; part of the cache key when non-zero, so each sample is its own cached answer
+    # (a rerun pays nothing, and samples are not copies of one another)
+    sample: int = 0
 
     @classmethod
     def user(cls, text: str, media: list[Media] | tuple[Media, ...] = (), **params: Any) -> "AnnotationRequest":
@@ -70,7 +74,7 @@ class AnnotationRequest:
 
     def followed_by(self, *messages: Message) -> "AnnotationRequest":
         return AnnotationRequest((*self.messages, *messages), self.temperature, self.max_output_tokens,
-                                 self.response_schema, self.row)
+                                 self.response_schema, self.row, self.sample)
 
     @property
     def media(self) -> list[Media]:

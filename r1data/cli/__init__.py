@@ -7,6 +7,7 @@ does not import torch. Errors meant for people print one line (exit 2 for bad us
 
 from __future__ import annotations
 
+import errno
 import importlib
 import sys
 
@@ -23,6 +24,7 @@ COMMANDS = {
     "inspect": "r1data.cli.inspect:inspect_cmd",
     "query": "r1data.cli.inspect:query_cmd",
     "eval": "r1data.cli.eval:eval_cmd",
+    "rollout": "r1data.cli.rollout:rollout_cmd",
     "review": "r1data.cli.review:review_group",
     "push": "r1data.cli.push:push_cmd",
     "train": "r1data.cli.train:train_cmd",
@@ -78,11 +80,13 @@ def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
     try:
-        rv = cli.main(args=args, prog_name="r1data", standalone_mode=False)
+        # not click's own main(): it turns EOFError into "Aborted!" and prints a blank line
+        with cli.make_context("r1data", args) as ctx:
+            rv = cli.invoke(ctx)
         return rv if isinstance(rv, int) else 0
     except click.exceptions.Exit as e:
         return e.exit_code
-    except click.exceptions.Abort:
+    except click.exceptions.Abort:      # a prompt answered with Ctrl-C / Ctrl-D
         click.echo("aborted", err=True)
         return 130
     except click.ClickException as e:
@@ -100,8 +104,17 @@ def main(argv: list[str] | None = None) -> int:
         click.echo(f"error: {err.message}", err=True)
         return err.exit_code
     except KeyboardInterrupt:
-        click.echo("interrupted; rerun the same command to resume", err=True)
+        click.echo("\ninterrupted; rerun the same command to resume", err=True)
         return 130
+    except OSError as e:
+        if e.errno == errno.EPIPE:       # `r1data query ... | head`: the reader left
+            sys.stdout = click.utils.PacifyFlushWrapper(sys.stdout)  # type: ignore[assignment]
+            return 1
+        if debug or e.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        click.echo(f"error: disk full: {e.filename or ''} ({e.strerror}); free some space and rerun the same "
+                   "command", err=True)
+        return 1
 
 
 def _export_workspace(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:

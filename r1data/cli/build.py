@@ -15,6 +15,9 @@ from r1data.cli import _state, workspace_option
 @click.option("--seed", type=int, help="Seed of every random choice. [default: the spec's seed]")
 @click.option("--source", help="One of the spec's sources instead of its default (e.g. scanqa).")
 @click.option("--source-dir", type=click.Path(), help="Folder the chosen source reads.")
+@click.option("--source-param", "source_param", multiple=True, metavar="KEY=VALUE",
+              help="Set a parameter of the chosen source, overriding the spec (repeatable), e.g. "
+                   "--source-param split=val2014 or --source-param split_by=umd.")
 @click.option("--workers", type=int, default=1, show_default=True,
               help="Processes for the CPU-heavy steps (rendering, annotation, verification).")
 @click.option("--annotator", metavar="PROFILE_OR_PATH",
@@ -26,18 +29,30 @@ from r1data.cli import _state, workspace_option
 @click.option("--max-cost", type=float, metavar="USD",
               help="Stop cleanly once the API calls of this build cost this many US dollars; the shards so far "
                    "stay intact and rerunning with a higher limit continues.")
+@click.option("--max-read-multiple", type=float, metavar="X",
+              help="Stop early (exit 1, resumable) when the yield so far says the size needs more than X times "
+                   "--size source records; no row kept from the first 300 records always stops. "
+                   "[default: the spec's max_read_multiple, 20]")
+@click.option("--estimate", "estimate_rows", type=int, is_flag=False, flag_value=50, metavar="[N]",
+              help="Build N rows for real (default 50; their API answers are cached, so the real build reuses "
+                   "them), then print what the requested size would need at the observed yield: source "
+                   "records, API calls, tokens, dollars at the profile's prices, hours at its rate limits. "
+                   "Builds nothing else.")
 @click.option("--executor", type=click.Choice(["local", "ray"]), default="local", show_default=True,
               help="Where the CPU-heavy steps run: local processes, or Ray actors (same shards, byte for byte; "
                    "needs `pip install 'r1data[ray]'`). --workers sets the number of actors.")
 @click.option("--ray-address", metavar="ADDR",
               help="Ray cluster to join (e.g. 10.0.0.1:6379 or 'auto' after `ray start`). [default: start a "
                    "local cluster on this machine]")
-@click.option("--overwrite", is_flag=True, help="Delete a previous build in the output folder and start over.")
+@click.option("--overwrite", is_flag=True,
+              help="Delete a previous build in the output folder (only the files r1data wrote) and start over; "
+                   "a folder that is not an r1data build is refused.")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 @workspace_option
 def build_cmd(corpus: str, output: str | None, size: int | None, seed: int | None, source: str | None,
-              source_dir: str | None, workers: int, annotator: str | None, refresh: bool,
-              max_cost: float | None, executor: str, ray_address: str | None, overwrite: bool,
+              source_dir: str | None, source_param: tuple[str, ...], workers: int, annotator: str | None,
+              refresh: bool, max_cost: float | None, max_read_multiple: float | None,
+              estimate_rows: int | None, executor: str, ray_address: str | None, overwrite: bool,
               no_progress: bool, workspace: str | None) -> None:
     """Build CORPUS (a name from `r1data list`, or a spec file) into Arrow shards.
 
@@ -53,10 +68,20 @@ def build_cmd(corpus: str, output: str | None, size: int | None, seed: int | Non
     failed calls are retried, and every answer is cached by the content of its request
     ($R1DATA_CACHE_DIR, default ~/.cache/r1data), so a rerun or a resumed build pays for
     nothing twice. Tokens and dollars show in the progress bar and the manifest.
+
+    A build stops early, resumable, when its yield says the size cannot be reached
+    (--max-read-multiple) or its API calls reach --max-cost; --estimate prints the bill first.
+    A build that keeps no row exits 1.
     """
     from r1data.engine.runner import build
-    from r1data.errors import UsageError
+    from r1data.errors import R1DataError, UsageError
 
+    source_params: dict[str, str] = {}
+    for item in source_param:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(f"--source-param {item!r}: expected KEY=VALUE, e.g. split=val2014")
+        source_params[key.strip()] = value.strip()
     if max_cost is not None and max_cost <= 0:
         raise UsageError(f"--max-cost must be a positive number of US dollars, got {max_cost}")
     options: dict = {}
@@ -66,25 +91,39 @@ def build_cmd(corpus: str, output: str | None, size: int | None, seed: int | Non
         options["refresh"] = True
     if max_cost is not None:
         options["max_cost"] = max_cost
+    if max_read_multiple is not None:
+        if not max_read_multiple > 0:
+            raise UsageError(f"--max-read-multiple must be a positive number, got {max_read_multiple}")
+        options["max_read_multiple"] = max_read_multiple
     if ray_address and executor != "ray":
         raise UsageError("--ray-address needs --executor ray")
     if executor == "ray":
         options["executor"] = "ray"
         if ray_address:
             options["ray_address"] = ray_address
+    if estimate_rows is not None:
+        from r1data.engine.estimate import estimate
+
+        report = estimate(corpus, output, rows=estimate_rows, size=size, seed=seed, source=source,
+                          source_dir=source_dir, workers=workers, progress=not no_progress,
+                          workspace=workspace, options=options, debug=_state["debug"],
+                          source_params=source_params or None)
+        click.echo(report.text())
+        return
     result = build(corpus, output, size=size, seed=seed, source=source, source_dir=source_dir,
-                   workers=workers, overwrite=overwrite, progress=not no_progress,
-                   workspace=workspace, options=options, debug=_state["debug"])
+                   source_params=source_params or None, workers=workers, overwrite=overwrite,
+                   progress=not no_progress, workspace=workspace, options=options, debug=_state["debug"])
     click.echo(summary(result))
     m = result.manifest
-    if not result.already_complete and m["rows"] == 0 and m["rejects"]["rows"] > 0:
-        from r1data.errors import R1DataError
-
+    if m["rows"] == 0:      # a build that kept nothing never succeeds, finished now or before
         reasons = [(n, f"{step}/{reason}") for step, rs in m["rejects"]["by_step"].items() for reason, n in rs.items()]
-        n, top = max(reasons)
-        raise R1DataError(f"no row survived: all {m['rejects']['rows']:,} records were rejected (most often "
-                          f"{top}, {n:,} times); see `r1data query {result.output} \"SELECT step, reason, "
-                          f"detail FROM rejects LIMIT 20\"`")
+        if reasons:
+            n, top = max(reasons)
+            raise R1DataError(f"no row survived: all {m['rejects']['rows']:,} records were rejected (most often "
+                              f"{top}, {n:,} times); see `r1data query {result.output} \"SELECT step, reason, "
+                              f"detail FROM rejects LIMIT 20\"`")
+        raise R1DataError(f"no row kept: the source gave {m['source']['items_read']:,} records and none reached "
+                          "the output; check the source and the steps' parameters")
 
 
 def summary(result) -> str:  # type: ignore[no-untyped-def]

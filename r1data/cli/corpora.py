@@ -53,11 +53,19 @@ def validate_cmd(corpus: str, source: str | None, workspace: str | None) -> None
     from r1data.engine.pipeline import StepRunner
     from r1data.spec import load_spec
 
+    from r1data.errors import SpecError
+
     assets = Assets.from_workspace(workspace)
     resolved = load_spec(corpus, assets, source=source)
-    StepRunner(resolved, resolved.steps, seed=resolved.spec.seed)  # builds every step
+    problems: list[str] = []
+    StepRunner(resolved, resolved.steps, seed=resolved.spec.seed, problems=problems)  # builds every step
     from r1data.rewards.evaluation import spec_rewards
 
-    spec_rewards(resolved.file)   # reward names and parameters (errors name file, line, key)
+    try:
+        spec_rewards(resolved.file)   # reward names and parameters (errors name file, line, key)
+    except SpecError as e:
+        problems.extend(e.problems)
+    if problems:
+        raise SpecError.from_problems(str(resolved.file), problems)
     click.echo(f"ok: {resolved.file} ({len(resolved.steps)} steps, schema {resolved.schema.name} "
                f"with {len(resolved.schema.fields)} fields, source {resolved.source_name})")

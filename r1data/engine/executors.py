@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import collections
 import concurrent.futures as cf
-import multiprocessing as mp
+import os
+import signal
+import threading
 from collections.abc import Iterable, Iterator
+from multiprocessing.context import SpawnContext, SpawnProcess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,13 +35,14 @@ class StageArgs:
     options: dict
     n_steps: int          # run steps[:n_steps]
     debug: bool = False
+    source_params: dict | None = None
 
     def make_runner(self) -> StepRunner:
         from r1data.spec import load_spec
 
         self.assets.load_plugins()  # type: ignore[attr-defined]
         resolved = load_spec(self.spec_file, self.assets, source=self.source,  # type: ignore[arg-type]
-                             source_dir=self.source_dir)
+                             source_dir=self.source_dir, source_params=self.source_params)
         return StepRunner(resolved, resolved.steps[: self.n_steps], seed=self.seed,
                           output=Path(self.output) if self.output else None, options=self.options,
                           debug=self.debug)
@@ -62,16 +66,40 @@ class LocalExecutor:
         for task in tasks:
             yield run_task(self.runner, task)
 
-    def close(self) -> None:
+    def close(self, abort: bool = False) -> None:
         pass
 
 
 _WORKER_RUNNER: StepRunner | None = None
 
 
-def _init_worker(args: StageArgs) -> None:
+def _init_worker(args: StageArgs, parent_pid: int) -> None:
     global _WORKER_RUNNER
+    from r1data.procs import die_with_parent
+
+    die_with_parent(parent_pid)          # a build killed with -9 takes its workers with it
     _WORKER_RUNNER = args.make_runner()
+
+
+class _QuietProcess(SpawnProcess):
+    """A spawned worker that ignores Ctrl-C from its first instruction on.
+
+    The terminal sends SIGINT to the whole process group: workers still importing would each
+    print a traceback. A disposition of SIG_IGN survives ``exec`` and Python then installs no
+    KeyboardInterrupt handler, so the parent alone handles Ctrl-C and ends its workers."""
+
+    def start(self) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return super().start()
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        try:
+            super().start()
+        finally:
+            signal.signal(signal.SIGINT, previous)
+
+
+class _QuietSpawnContext(SpawnContext):
+    Process = _QuietProcess
 
 
 def _work(task: Task) -> BatchResult:
@@ -84,8 +112,8 @@ class ProcessExecutor:
 
     def __init__(self, args: StageArgs, workers: int):
         self.workers = workers
-        self.pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"),
-                                           initializer=_init_worker, initargs=(args,))
+        self.pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=_QuietSpawnContext(),
+                                           initializer=_init_worker, initargs=(args, os.getpid()))
 
     def map(self, tasks: Iterable[Task]) -> Iterator[BatchResult]:
         window: collections.deque[cf.Future] = collections.deque()
@@ -101,5 +129,15 @@ class ProcessExecutor:
                 return
             yield window.popleft().result()
 
-    def close(self) -> None:
+    def close(self, abort: bool = False) -> None:
+        """Wait for the workers to finish and exit; ``abort`` (Ctrl-C, an error) kills them now."""
+        if abort:
+            procs = list((getattr(self.pool, "_processes", None) or {}).values())
+            self.pool.shutdown(wait=False, cancel_futures=True)
+            for p in procs:
+                if p.is_alive():
+                    p.kill()
+            for p in procs:
+                p.join(5)
+            return
         self.pool.shutdown(wait=True, cancel_futures=True)

@@ -29,7 +29,10 @@ class StepRunner:
     """Instantiates steps with their parameters and applies them in order to a batch."""
 
     def __init__(self, resolved: ResolvedSpec, steps: list[BoundStep], *, seed: int,
-                 output: Path | None = None, options: dict | None = None, debug: bool = False):
+                 output: Path | None = None, options: dict | None = None, debug: bool = False,
+                 problems: list[str] | None = None):
+        """Make each step; a step that refuses its parameters is a :class:`SpecError` naming it,
+        or, when ``problems`` is a list, one more entry there (``r1data validate`` shows all)."""
         self.stats = Stats()
         self.debug = debug
         self.bound: list[tuple[BoundStep, Any]] = []
@@ -37,13 +40,18 @@ class StepRunner:
         self._successes: dict[str, int] = {}
         for b in steps:
             ctx = StepContext(seed=seed, corpus=resolved.name, step=b.name, assets=resolved.assets,
-                              stats=self.stats, output=output, options=dict(options or {}))
+                              stats=self.stats, output=output, options=dict(options or {}),
+                              schema=resolved.schema)
             try:
                 fn = b.definition.make(ctx, b.params)
             except UsageError as e:
                 loc = ("steps", b.index)
-                raise SpecError(str(resolved.file), f"steps[{b.index}] ({b.name})", e.message,
-                                line=resolved.lines.line(loc)) from None
+                err = SpecError(str(resolved.file), f"steps[{b.index}] ({b.name})", e.message,
+                                line=resolved.lines.line(loc))
+                if problems is None:
+                    raise err from None
+                problems.extend(err.problems)
+                continue
             self.bound.append((b, fn))
 
     def run(self, rows: list[dict]) -> tuple[list[dict], list[tuple[str, Reject]]]:
@@ -53,7 +61,8 @@ class StepRunner:
                 break
             out = self._apply(b, fn, rows)
             kept, dropped = partition(out)
-            self.stats.step(b.name, len(rows), len(kept), len(dropped))
+            d = b.definition
+            self.stats.step(b.label, len(rows), len(kept), len(dropped), expands=d.expands, merges=d.merges)
             for rj in dropped:
                 self.stats.reject(b.name, rj.reason)
                 rejects.append((b.name, rj))
@@ -112,9 +121,25 @@ def partition(items: list) -> tuple[list, list]:
 # -- rejects -------------------------------------------------------------------------------
 
 def record_json(row: dict, limit: int = 65536) -> str:
-    """A JSON view of a rejected record: binary payloads summarised, big values cut."""
-    text = json.dumps({k: _summarise(v) for k, v in row.items()}, ensure_ascii=False, default=str)
+    """A JSON view of a rejected record: binary payloads summarised, big values cut.
+
+    Always valid UTF-8: a lone surrogate (a non-UTF-8 file name decoded by Python, a bad
+    ``\\ud800`` escape in the input) is written as its JSON escape."""
+    text = json.dumps({str(k): _summarise(v) for k, v in row.items()}, ensure_ascii=False, default=str)
+    text = utf8_safe(text)
     return text if len(text) <= limit else text[: limit - 20] + "...(truncated)"
+
+
+def utf8_safe(text: str | None) -> str | None:
+    """``text`` with each lone surrogate replaced by its ``\\uXXXX`` escape (Arrow strings are
+    UTF-8, which cannot hold one); unchanged, and fast, for ordinary text."""
+    if text is None or text.isascii():
+        return text
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
 
 
 def _summarise(value: Any, depth: int = 0) -> Any:

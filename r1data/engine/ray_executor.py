@@ -89,7 +89,7 @@ class RayExecutor:
                 return
             yield self.ray.get(window.popleft())
 
-    def close(self) -> None:
+    def close(self, abort: bool = False) -> None:
         for actor in getattr(self, "actors", []):
             self.ray.kill(actor)
         self.actors = []

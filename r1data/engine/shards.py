@@ -3,8 +3,10 @@
 A shard is an Arrow IPC *file* (``ARROW1`` magic, the schema, one message per record
 batch, a footer), readable by pyarrow, DuckDB, polars and ``datasets``. Before its footer is
 written, a shard being written is a magic number followed by an IPC stream, so after a crash
-it can be cut back to a checkpointed byte offset, read back, and its batches re-written by a
-fresh writer: the bytes come out identical to an uninterrupted build's.
+it can be cut back to a checkpointed byte offset and continued: its batches are read back and
+fed through a fresh writer whose first bytes are *compared* with the file instead of written
+(they come out identical), and writing goes on after them. The checkpointed prefix is never
+rewritten, so a resume killed at any moment leaves a folder the next resume can continue.
 
 A shard is written under a temporary name (``.NAME-00003.arrow.tmp``) and renamed when
 complete; the build's final step renames complete shards to ``NAME-00003-of-00007.arrow``.
@@ -18,6 +20,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import pyarrow as pa
+
+from r1data.errors import R1DataError
 
 MAGIC_LEN = 8   # b"ARROW1\0\0"
 
@@ -41,19 +45,40 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-class _HashingSink:
-    """A file object for pyarrow that hashes and counts what goes through it."""
+class ResumeError(R1DataError):
+    """A checkpointed shard no longer holds what the checkpoint vouches for."""
 
-    def __init__(self, f):  # type: ignore[no-untyped-def]
+
+class _HashingSink:
+    """A file object for pyarrow that hashes and counts what goes through it.
+
+    The first ``verify`` bytes are not written but compared with ``existing`` (the shard's
+    checkpointed prefix, already on disk): resuming never touches what a checkpoint vouches for.
+    """
+
+    def __init__(self, f, existing: memoryview | None = None):  # type: ignore[no-untyped-def]
         self.f = f
         self.hash = hashlib.sha256()
         self.bytes = 0
         self.closed = False
+        self.existing = existing
+        self.verify = len(existing) if existing is not None else 0
 
     def write(self, data) -> int:  # type: ignore[no-untyped-def]
-        self.f.write(data)
-        self.hash.update(data)
-        self.bytes += len(data) if not hasattr(data, "size") else data.size
+        view = memoryview(data).cast("B")
+        n = len(view)
+        if self.bytes < self.verify:
+            k = min(n, self.verify - self.bytes)
+            assert self.existing is not None
+            if self.existing[self.bytes:self.bytes + k] != view[:k]:
+                raise ResumeError(f"{getattr(self.f, 'name', 'a shard')}: its checkpointed bytes differ from "
+                                  f"the rows they should hold (at byte {self.bytes:,})")
+            if k < n:
+                self.f.write(view[k:])
+        else:
+            self.f.write(view)
+        self.hash.update(view)
+        self.bytes += n
         return self.bytes
 
     def tell(self) -> int:
@@ -67,28 +92,49 @@ class _HashingSink:
 
 
 class ShardFile:
-    """One shard being written; ``resume_bytes`` reopens a checkpointed one at that offset."""
+    """One shard being written; ``resume_bytes`` continues a checkpointed one after that offset."""
 
     def __init__(self, path: Path, schema: pa.Schema, resume_bytes: int | None = None,
                  resume_rows: int = 0):
         self.path = path
-        kept: list[pa.RecordBatch] = []
-        if resume_bytes is not None:
-            # read back what the checkpoint vouches for, then write it again from scratch
-            with open(path, "rb") as f:
-                data = f.read(resume_bytes)
-            if len(data) != resume_bytes:
-                raise RuntimeError(f"{path}: shorter than its checkpoint ({resume_bytes} bytes)")
-            kept = list(pa.ipc.open_stream(pa.py_buffer(data[MAGIC_LEN:])))
-        self.f = open(path, "wb")
-        self.sink = _HashingSink(self.f)
-        self.writer = pa.ipc.new_file(pa.PythonFile(self.sink, mode="w"), schema)
         self.rows = 0
-        for batch in kept:
-            self.write(batch)
-        if resume_bytes is not None and (self.bytes, self.rows) != (resume_bytes, resume_rows):
-            raise RuntimeError(f"{path}: rewriting the checkpointed part gave {self.bytes} bytes and "
-                               f"{self.rows} rows, the checkpoint says {resume_bytes} and {resume_rows}")
+        if resume_bytes is None:
+            self.f = open(path, "wb")
+            self.sink = _HashingSink(self.f)
+            self.writer = pa.ipc.new_file(pa.PythonFile(self.sink, mode="w"), schema)
+            return
+        try:
+            size = path.stat().st_size
+        except FileNotFoundError:
+            raise ResumeError(f"{path}: the shard being written at the checkpoint is missing; the folder was "
+                              "changed outside r1data: pass --overwrite to start over") from None
+        if size < resume_bytes:
+            raise ResumeError(f"{path}: {size:,} bytes, shorter than its checkpoint ({resume_bytes:,} bytes); "
+                              "the folder was changed outside r1data: pass --overwrite to start over")
+        # cut what was written after the checkpoint (never the checkpointed prefix), then read
+        # the prefix back through a memory map and replay it without writing it again
+        self.f = open(path, "r+b")
+        self.f.truncate(resume_bytes)
+        self.f.seek(resume_bytes)
+        mm = pa.memory_map(str(path), "r")
+        try:
+            prefix = mm.read_buffer(resume_bytes)
+            try:
+                kept = list(pa.ipc.open_stream(prefix.slice(MAGIC_LEN)))
+            except (pa.ArrowInvalid, OSError) as e:
+                raise ResumeError(f"{path}: its checkpointed part is not readable Arrow ({e}); pass "
+                                  "--overwrite to start over") from None
+            self.sink = _HashingSink(self.f, memoryview(prefix).cast("B"))
+            self.writer = pa.ipc.new_file(pa.PythonFile(self.sink, mode="w"), schema)
+            for batch in kept:
+                self.write(batch)
+            if (self.bytes, self.rows) != (resume_bytes, resume_rows):
+                raise ResumeError(f"{path}: replaying its checkpointed part gave {self.bytes} bytes and "
+                                  f"{self.rows} rows, the checkpoint says {resume_bytes} and {resume_rows}")
+            self.sink.existing = None      # done comparing: drop the view of the map
+            del kept, prefix
+        finally:
+            mm.close()
 
     @property
     def bytes(self) -> int:
@@ -226,7 +272,8 @@ class ShardSeries:
             if src.exists():
                 os.replace(src, dst)
             elif not dst.exists():
-                raise RuntimeError(f"shard {info.file} is missing")
+                raise ResumeError(f"shard {info.file} is missing; the folder was changed outside r1data: "
+                                  "pass --overwrite to start over")
             final.append(ShardInfo(str(dst.relative_to(self.root)), info.rows, info.bytes, info.sha256))
         if p.parent.exists():
             fsync_dir(p.parent)

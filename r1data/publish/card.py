@@ -121,6 +121,28 @@ def example_record(corpus: Corpus, width: int = 300) -> dict[str, str]:
     return {}
 
 
+def source_files_read(manifest: Mapping[str, Any], max_listed: int = 50) -> dict[str, Any]:
+    """What the card says about the files the corpus was built from (manifest ``source_files``):
+    the annotation files one by one (at most ``max_listed``), the media files (images, scans,
+    videos) as a count and a size."""
+    entry = manifest.get("source_files") or {}
+    files = entry.get("files") or []
+    annotation = [f for f in files if f.get("kind") == "annotation"]
+    media = [f for f in files if f.get("kind") != "annotation"]
+    return {"count": len(files), "annotation": annotation[:max_listed],
+            "more_annotation": max(0, len(annotation) - max_listed),
+            "media": {"count": len(media), "bytes": sum(int(f.get("bytes", 0)) for f in media)}}
+
+
+def human_bytes(n: float) -> str:
+    """``1536`` -> ``1.5 KB`` (powers of 1024)."""
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if abs(n) < 1024 or unit == "TB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    raise AssertionError("unreachable")
+
+
 def annotators_used(corpus: Corpus, assets: Assets) -> list[dict[str, Any]]:
     """The annotate steps of the build: profile, provider, model and the prompt template text."""
     from r1data.annotators.profile import load_profile
@@ -174,6 +196,7 @@ def render_card(corpus: Corpus, assets: Assets, splits: Mapping[str, SplitFiles]
                     for s in spec_card.get("source_datasets") or []],
         "citation": (spec_card.get("citation") or "").strip(),
         "annotators": annotators_used(corpus, assets),
+        "source_files": source_files_read(m),
         "tokens": {k: v for k, v in counters.items() if k.startswith("tokens")},
         "cost_usd": counters.get("cost_usd", m.get("cost_usd", 0.0)),
         "review": review,
@@ -185,6 +208,7 @@ def render_card(corpus: Corpus, assets: Assets, splits: Mapping[str, SplitFiles]
                              undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
                              trim_blocks=True, lstrip_blocks=True)
     env.filters["tojson"] = lambda v: json.dumps(v, ensure_ascii=False)
+    env.filters["human_bytes"] = human_bytes
     try:
         template = env.get_template(f"{corpus.name}.md")
     except jinja2.TemplateNotFound:

@@ -14,12 +14,13 @@ reward does not apply to that row). docs/rewards.md lists each formula, its sour
 is uncertain. Register your own with ``@rewards.reward("family.name", columns=(...))``.
 """
 
-from r1data.rewards._core import RewardInfo, info, load, names, reward
+from r1data.rewards._core import RewardInfo, backends, info, load, names, reward
 from r1data.rewards import (  # noqa: E402,F401 - importing registers the families
     embodied,
     format,
     got,
     infigui,
+    infigui_subgoal,
     longvideo,
     love,
     omni,
@@ -30,4 +31,4 @@ from r1data.rewards import (  # noqa: E402,F401 - importing registers the famili
     xiangqi,
 )
 
-__all__ = ["RewardInfo", "info", "load", "names", "reward"]
+__all__ = ["RewardInfo", "backends", "info", "load", "names", "reward"]

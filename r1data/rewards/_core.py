@@ -34,6 +34,7 @@ class RewardInfo:
     columns: tuple[str, ...]        # dataset columns it reads
     paper: str                      # where the formula comes from
     rule_based: bool                # False for rewards that run a model or a judge
+    backend: Callable[[dict[str, Any]], str] | None = None   # params -> what scores it here (a model)
 
     @property
     def params(self) -> dict[str, Any]:
@@ -50,12 +51,13 @@ class RewardInfo:
 _REGISTRY: dict[str, RewardInfo] = {}
 
 
-def reward(name: str, *, columns: Sequence[str] = (), paper: str = "",
-           rule_based: bool = True) -> Callable[[RewardFn], RewardFn]:
+def reward(name: str, *, columns: Sequence[str] = (), paper: str = "", rule_based: bool = True,
+           backend: Callable[[dict[str, Any]], str] | None = None) -> Callable[[RewardFn], RewardFn]:
     """Register a reward under ``name`` (``family.component``).
 
     The function's ``__name__`` becomes ``name``, so TRL logs ``rewards/<name>/mean`` and two
-    families' ``format`` rewards do not collide in the logs."""
+    families' ``format`` rewards do not collide in the logs. ``backend(params)`` says what would
+    score it on this machine (a model), for the manifest, ``r1data eval`` and the card."""
 
     def deco(fn: RewardFn) -> RewardFn:
         sig = inspect.signature(fn)
@@ -68,7 +70,7 @@ def reward(name: str, *, columns: Sequence[str] = (), paper: str = "",
                              f"({existing.fn.__module__}.{existing.fn.__qualname__} and "
                              f"{fn.__module__}.{fn.__qualname__})")
         fn.__name__ = name
-        _REGISTRY[name] = RewardInfo(name, fn, tuple(columns), paper, rule_based)
+        _REGISTRY[name] = RewardInfo(name, fn, tuple(columns), paper, rule_based, backend)
         return fn
 
     return deco
@@ -92,6 +94,21 @@ def info(name: str) -> RewardInfo:
         return _REGISTRY[name]
     except KeyError:
         raise UnknownNameError("reward", name, _REGISTRY) from None
+
+
+def backends(specs: Sequence[Any]) -> dict[str, str]:
+    """What scores each model-backed reward of ``specs`` (``{reward, params}`` entries) here,
+    e.g. ``{"scene30k.semantic": "CLIP ViT-B/32 text features (...)"}``; cheap, loads nothing."""
+    out: dict[str, str] = {}
+    for spec in specs:
+        name = getattr(spec, "reward", None) or spec.name     # a RewardSpec or an eval RewardUse
+        entry = info(name)
+        if entry.backend is not None:
+            try:
+                out[name] = entry.backend(dict(spec.params or {}))
+            except UsageError as e:
+                out[name] = f"unavailable: {e.message}"
+    return out
 
 
 def load(name: str, **params: Any) -> RewardFn:

@@ -8,7 +8,7 @@ Source: ``pickxiguapi/Embodied-R1`` ``verl/utils/reward_score/embodiedr1.py``
 =================  ============================================================================
 type               overall
 =================  ============================================================================
-general_qa,        0.1 think_fmt + 0.9 acc
+general_qa,        0.1 think_fmt + 0.9 acc (mathruler grade_answer)
 spatial_qa
 point_ref          0.1 think_fmt + 0.1 point_fmt + 0.8 point_l1(pred, gt points)
 fsd_free_point     0.1 think_fmt + 0.1 point_fmt + 0.6 frac(pred in bbox) + 0.2 point_l1(pred, free_points)
@@ -31,7 +31,7 @@ from r1data.geometry import discrete_frechet_batch, points_in_box, points_in_pol
 from r1data.parsing import parse_points
 from r1data.rewards._core import column, optional_column, reward, texts
 from r1data.rewards.format import strict_think_answer
-from r1data.rewards.matching import answers_match
+from r1data.rewards.matching import answers_match, grade_answer
 
 PAPER = "Embodied-R1 (arXiv 2508.13998), verl/utils/reward_score/embodiedr1.py"
 QA_TYPES = ("general_qa", "spatial_qa")
@@ -106,8 +106,13 @@ class Scores:
 
 
 def score_rows(completions: list[str], answers: list[Any], data_types: list[Any],
-               trace_points: int = 8) -> list[tuple[str, Scores] | None]:
-    """Score every row; None for rows whose target cannot be read or whose type is unknown."""
+               trace_points: int = 8, lenient_qa: bool = False,
+               strip_whitespace: bool = False) -> list[tuple[str, Scores] | None]:
+    """Score every row; None for rows whose target cannot be read or whose type is unknown.
+
+    QA accuracy is ``mathruler``'s ``grade_answer`` (``lenient_qa``: option letters compared as
+    letters, so ``A.`` or ``(A) left`` match ``(A)``)."""
+    match = answers_match if lenient_qa else grade_answer
     out: list[tuple[str, Scores] | None] = []
     traces: list[tuple[int, np.ndarray, np.ndarray]] = []
     for i, (text, ans, dtype) in enumerate(zip(completions, answers, data_types)):
@@ -115,10 +120,10 @@ def score_rows(completions: list[str], answers: list[Any], data_types: list[Any]
         if target is None or target.type not in DATA_TYPES:
             out.append(None)
             continue
-        s = Scores(think_fmt=strict_think_answer(text))
+        s = Scores(think_fmt=strict_think_answer(text, strip_whitespace))
         out.append((target.type, s))
         if target.type in QA_TYPES:
-            s.accuracy = float(answers_match(qa_answer(text), str(target.payload)))
+            s.accuracy = float(match(qa_answer(text), str(target.payload).strip()))
             s.overall = 0.1 * s.think_fmt + 0.9 * s.accuracy
             continue
         s.point_fmt = 1.0 if _POINT_TAG.search(text) else 0.0
@@ -167,10 +172,11 @@ def _score_traces(out: list, traces: list[tuple[int, np.ndarray, np.ndarray]]) -
 
 
 def _component(completions: Any, answer: Any, data_type: Any, name: str, field: str,
-               types: tuple[str, ...]) -> list[float | None]:
+               types: tuple[str, ...], lenient_qa: bool = False, strip_whitespace: bool = False) -> list[float | None]:
     t = texts(completions)
     n = len(t)
-    rows = score_rows(t, column(answer, n, "answer", name), optional_column(data_type, n, "data_type", name))
+    rows = score_rows(t, column(answer, n, "answer", name), optional_column(data_type, n, "data_type", name),
+                      lenient_qa=lenient_qa, strip_whitespace=strip_whitespace)
     return [None if r is None or r[0] not in types else getattr(r[1], field) for r in rows]
 
 
@@ -179,16 +185,21 @@ _COLUMNS = ("answer", "data_type")
 
 @reward("embodied.total", columns=_COLUMNS, paper=PAPER)
 def total(prompts: Any = None, completions: Any = (), *, answer: Any = None, data_type: Any = None,
-          **_: Any) -> list[float | None]:
-    """Embodied-R1's per-type overall score (table in the module docstring), in [0, 1]."""
-    return _component(completions, answer, data_type, "embodied.total", "overall", DATA_TYPES)
+          lenient_qa: bool = False, strip_whitespace: bool = False, **_: Any) -> list[float | None]:
+    """Embodied-R1's per-type overall score (table in the module docstring), in [0, 1].
+
+    ``lenient_qa``: QA answers naming the option letter count (off: ``grade_answer``);
+    ``strip_whitespace``: the think format forgives surrounding whitespace (off: ``re.fullmatch``)."""
+    return _component(completions, answer, data_type, "embodied.total", "overall", DATA_TYPES,
+                      lenient_qa, strip_whitespace)
 
 
 @reward("embodied.think_format", columns=_COLUMNS, paper=PAPER)
 def think_format(prompts: Any = None, completions: Any = (), *, answer: Any = None, data_type: Any = None,
-                 **_: Any) -> list[float | None]:
+                 strip_whitespace: bool = False, **_: Any) -> list[float | None]:
     """1 when the completion is exactly ``<think>..</think><answer>..</answer>``."""
-    return _component(completions, answer, data_type, "embodied.think_format", "think_fmt", DATA_TYPES)
+    return _component(completions, answer, data_type, "embodied.think_format", "think_fmt", DATA_TYPES,
+                      strip_whitespace=strip_whitespace)
 
 
 @reward("embodied.point_format", columns=_COLUMNS, paper=PAPER)
@@ -200,9 +211,11 @@ def point_format(prompts: Any = None, completions: Any = (), *, answer: Any = No
 
 @reward("embodied.qa_accuracy", columns=_COLUMNS, paper=PAPER)
 def qa_accuracy(prompts: Any = None, completions: Any = (), *, answer: Any = None, data_type: Any = None,
-                **_: Any) -> list[float | None]:
-    """The ``<answer>`` equals the reference after normalisation (general_qa, spatial_qa)."""
-    return _component(completions, answer, data_type, "embodied.qa_accuracy", "accuracy", QA_TYPES)
+                lenient_qa: bool = False, **_: Any) -> list[float | None]:
+    """``mathruler``'s ``grade_answer`` of the ``<answer>`` against the reference (general_qa,
+    spatial_qa); ``lenient_qa``: any answer naming the reference option letter."""
+    return _component(completions, answer, data_type, "embodied.qa_accuracy", "accuracy", QA_TYPES,
+                      lenient_qa=lenient_qa)
 
 
 @reward("embodied.point_distance", columns=_COLUMNS, paper=PAPER)

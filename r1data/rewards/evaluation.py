@@ -23,8 +23,9 @@ from pathlib import Path
 from typing import Any
 
 from r1data.errors import SpecError, UnknownNameError, UsageError
-from r1data.rewards import embodied, longvideo, satori, scene30k, segearth, xiangqi
+from r1data.rewards import embodied, infigui, longvideo, satori, scene30k, segearth, xiangqi
 from r1data.rewards._core import RewardFn, info, load, names
+from r1data.rewards.judged import counting_unscored
 
 Metrics = Callable[[list[str], dict[str, list[Any]]], dict[str, Any]]
 
@@ -33,9 +34,11 @@ FAMILIES: dict[str, str] = {
     "vqa_verify": "satori",
     "earthreason": "segearth",
     "embodied_points": "embodied",
+    "embodied_spatial": "embodied",
     "longvideo_reason": "longvideo",
     "trance": "star",
     "android_control": "infigui",
+    "gui": "infigui",
 }
 
 METRICS: dict[str, tuple[Metrics, tuple[str, ...]]] = {
@@ -44,8 +47,9 @@ METRICS: dict[str, tuple[Metrics, tuple[str, ...]]] = {
     "embodied": (embodied.metrics, ("answer", "data_type")),
     "longvideo": (longvideo.metrics, ("answer", "problem_type")),
     "xiangqi": (xiangqi.metrics, ("legal_moves", "best_move", "best_score", "scored_moves", "scored_values",
-                                  "side_to_move", "situation")),
+                                  "side_to_move", "situation", "fen", "nodes")),
     "segearth": (segearth.metrics, ("mask",)),
+    "infigui": (infigui.metrics, ("gt_action", "width", "height", "target_box", "task")),
 }
 
 
@@ -54,13 +58,30 @@ def family_of(corpus: str) -> str:
     return FAMILIES.get(corpus, corpus)
 
 
+# the reward that says whether an answer is right, per family, where the spec flags none
+# (`accuracy: true` under its `rewards:`); a rollout's pass rate counts the samples it passes.
+# scene30k and embodied have no reward that judges every question type's answer: flag one.
+ACCURACY: dict[str, str] = {
+    "satori": "satori.answer",          # the answer is one of the possible answers (VQA accuracy)
+    "longvideo": "longvideo.accuracy",  # the chosen option letter
+    "xiangqi": "xiangqi.best",          # the engine's best move (best@1)
+    "segearth": "segearth.iou",         # mask IoU (passes at >= the threshold, 0.5 by default)
+    "star": "star.accuracy",
+    "love": "love.accuracy",
+    "omni": "omni.iou",
+    "infigui": "infigui.action",
+}
+
+
 @dataclass(frozen=True)
 class RewardUse:
-    """One reward as a spec uses it: the name, its GRPO weight and bound parameters."""
+    """One reward as a spec uses it: the name, its GRPO weight and bound parameters; ``accuracy``
+    when the spec marks it as the reward that says whether an answer is right."""
 
     name: str
     weight: float = 1.0
     params: dict[str, Any] = field(default_factory=dict)
+    accuracy: bool = False
 
     def fn(self) -> RewardFn:
         return load(self.name, **self.params)
@@ -113,7 +134,11 @@ def spec_rewards(path: Path) -> list[RewardUse] | None:
             load(spec.reward, **spec.params)
         except UsageError as e:
             raise SpecError(str(path), f"rewards[{i}]", e.message, line=lines.line(where)) from None
-        out.append(RewardUse(spec.reward, spec.weight, dict(spec.params)))
+        out.append(RewardUse(spec.reward, spec.weight, dict(spec.params), spec.accuracy))
+    flagged = [i for i, u in enumerate(out) if u.accuracy]
+    if len(flagged) > 1:
+        raise SpecError(str(path), f"rewards[{flagged[1]}].accuracy", "one reward marked `accuracy: true` "
+                        f"(rewards[{flagged[0]}] is already)", line=lines.line(("rewards", flagged[1])))
     return out
 
 
@@ -149,6 +174,31 @@ def evaluation_for(corpus: str, rewards: Sequence[str] | None = None,
                             f"every {family}.* reward")
 
 
+def accuracy_reward(corpus: str, name: str | None = None, workspace: str | Path | None = None) -> RewardUse:
+    """The reward that says whether an answer of ``corpus`` is right: ``name`` when given, else the
+    spec's reward marked ``accuracy: true`` (with its parameters), else the family's default
+    (:data:`ACCURACY`). None of these: a usage error saying how to name one."""
+    if name:
+        info(name)     # an unknown name fails here, with a suggestion
+        return RewardUse(name, accuracy=True)
+    evaluation = None
+    try:
+        evaluation = evaluation_for(corpus, None, workspace)
+    except UsageError:
+        pass               # no spec rewards and no family rewards: fall through to the message
+    if evaluation is not None:
+        flagged = [u for u in evaluation.rewards if u.accuracy]
+        if flagged:
+            return flagged[0]
+    default = ACCURACY.get(family_of(corpus))
+    if default:
+        same = [u for u in (evaluation.rewards if evaluation else ()) if u.name == default]
+        return RewardUse(default, params=dict(same[0].params) if same else {}, accuracy=True)
+    raise UsageError(f"corpus {corpus!r} has no reward for accuracy: mark one `accuracy: true` under the "
+                     f"`rewards:` of pipelines/{corpus}.yaml, or pass --accuracy REWARD (e.g. "
+                     f"{', '.join(sorted(ACCURACY.values())[:3])})")
+
+
 def _finite(v: Any) -> bool:
     return v is not None and not (isinstance(v, float) and math.isnan(v))
 
@@ -157,11 +207,14 @@ def evaluate(evaluation: CorpusEvaluation, completions: list[Any], columns: dict
              batch_size: int = 1024, progress: Callable[[int], None] | None = None) -> dict[str, Any]:
     """Score ``completions`` (aligned with ``columns``).
 
-    Returns ``{"rewards": {name: {"mean", "rows", "not_applicable", "weight"}}, "weighted": {...},
-    "skipped": {name: why}, "metrics": {...}}``. ``weighted`` is what GRPO would add up per
+    Returns ``{"rewards": {name: {"mean", "rows", "not_applicable", "weight"[, "unscored"]}},
+    "weighted": {...}, "skipped": {name: why}, "metrics": {...}, "backends": {name: what scored it}}``.
+    ``weighted`` is what GRPO would add up per
     row (TRL: the weighted sum of the rewards that apply, None counting as nothing), averaged
     over rows where at least one reward applies. A reward that needs a column the corpus
-    lacks, or a judge it was not given, is reported under ``skipped`` instead of failing."""
+    lacks, or a judge it was not given, is reported under ``skipped`` instead of failing. A
+    model-backed reward's completions its model could not score (timeout, API error, unparsable
+    answer) are counted by reason under ``unscored`` (they are among ``not_applicable``)."""
     from r1data.parsing import completion_text
 
     n = len(completions)
@@ -174,12 +227,14 @@ def evaluate(evaluation: CorpusEvaluation, completions: list[Any], columns: dict
         fn = use.fn()
         values: list[Any] = []
         try:
-            for start in range(0, n, batch_size):
-                stop = min(n, start + batch_size)
-                cols = {k: v[start:stop] for k, v in columns.items()}
-                values.extend(fn(prompts=None, completions=texts[start:stop], **cols))
-                if progress:
-                    progress(stop - start)
+            # a model-backed reward counts the completions its model could not score (judged.py)
+            with counting_unscored() as unscored:
+                for start in range(0, n, batch_size):
+                    stop = min(n, start + batch_size)
+                    cols = {k: v[start:stop] for k, v in columns.items()}
+                    values.extend(fn(prompts=None, completions=texts[start:stop], **cols))
+                    if progress:
+                        progress(stop - start)
         except UsageError as e:
             skipped[use.name] = e.message
             continue
@@ -191,7 +246,13 @@ def evaluate(evaluation: CorpusEvaluation, completions: list[Any], columns: dict
                 row_hit[i] = True
         rewards[use.name] = {"mean": sum(scored) / len(scored) if scored else None, "rows": len(scored),
                              "not_applicable": n - len(scored), "weight": use.weight}
+        if unscored:
+            # of the rows not scored, these the reward's model could not score (not "does not apply")
+            rewards[use.name]["unscored"] = dict(unscored.most_common())
     hit = [s for s, h in zip(row_sum, row_hit) if h]
     weighted = {"mean": sum(hit) / len(hit) if hit else None, "rows": len(hit)}
     metrics = evaluation.metrics(texts, columns) if evaluation.metrics and n else {}
-    return {"rewards": rewards, "weighted": weighted, "skipped": skipped, "metrics": metrics}
+    from r1data.rewards._core import backends
+
+    scored_by = backends([use for use in evaluation.rewards if use.name in rewards])
+    return {"rewards": rewards, "weighted": weighted, "skipped": skipped, "metrics": metrics, "backends": scored_by}

@@ -13,12 +13,12 @@ _THINK = re.compile(r"<think>.*?</think>", re.DOTALL)
 _ANSWER = re.compile(r"<answer>.*?</answer>", re.DOTALL)
 
 
-def strict_think_answer(text: str) -> float:
+def strict_think_answer(text: str, strip_whitespace: bool = False) -> float:
     """1.0 when the whole text is ``<think>...</think>`` then ``<answer>...</answer>``.
 
-    Surrounding whitespace is allowed (the papers' ``re.fullmatch`` on a decoded response
-    that has none); anything else before, between or after the tags fails."""
-    return 1.0 if THINK_ANSWER.fullmatch(text.strip()) else 0.0
+    As the papers' ``re.fullmatch``: nothing before the first tag or after the last one, not
+    even a space or a newline (``strip_whitespace=True`` forgives surrounding whitespace)."""
+    return 1.0 if THINK_ANSWER.fullmatch(text.strip() if strip_whitespace else text) else 0.0
 
 
 def graded_think_answer(text: str) -> float:
@@ -39,9 +39,11 @@ def graded_think_answer(text: str) -> float:
 
 
 @reward("format.think_answer", paper="DeepSeek-R1 / R1-V (re.fullmatch)")
-def think_answer(prompts: Any = None, completions: Any = (), **_: Any) -> list[float | None]:
-    """1 when the completion is exactly ``<think>...</think>`` then ``<answer>...</answer>``, else 0."""
-    return [strict_think_answer(t) for t in texts(completions)]
+def think_answer(prompts: Any = None, completions: Any = (), *, strip_whitespace: bool = False,
+                 **_: Any) -> list[float | None]:
+    """1 when the completion is exactly ``<think>...</think>`` then ``<answer>...</answer>``, else 0
+    (``strip_whitespace``: surrounding whitespace allowed; off, as the papers' ``re.fullmatch``)."""
+    return [strict_think_answer(t, strip_whitespace) for t in texts(completions)]
 
 
 @reward("format.think_answer_graded", paper="3D-R1 (models/rl/reward_functions.py)")

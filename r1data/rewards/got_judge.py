@@ -1,7 +1,8 @@
 """GoT-R1's judged terms (R_sem, R_spa, R_PI) asked of an API model named by an annotator profile.
 
 ``rewards.load("got.total", judge="gpt-4o")`` (or a profile path, or ``judge: gpt-4o`` under a
-reward's ``params`` in a spec or recipe) scores each judged term with one request per row:
+reward's ``params`` in a spec or recipe) scores each judged term with one request per row, through
+the generic model-backed reward machinery of :mod:`r1data.rewards.judged`:
 
 * the prompt is ``annotators/templates/got_judge_{semantic,spatial,prompt_image}.jinja``
   (a workspace copy overrides the shipped one), rendered with ``caption``, ``reasoning`` and
@@ -10,26 +11,27 @@ reward's ``params`` in a spec or recipe) scores each judged term with one reques
 * the answer must be the JSON object ``{"score": N}`` with N a number in ``[0, scale]``
   (default 10, the top of the range the template states); the term is ``N / scale``. Anything
   else -- not JSON after the client's re-asks, no ``score``, a string, a bool, out of range,
-  NaN -- scores None for that row, as does a row whose call failed (an unparsable answer is
-  never a crash and never a guess);
-* all requests of a batch (all three terms for ``got.total``) go through one
-  :class:`~r1data.annotators.client.AnnotatorClient`: the profile's concurrency, rate limits,
-  retries with backoff and the response cache (``$R1DATA_CACHE_DIR/annotations.sqlite``),
-  so scoring the same completions again makes no request.
+  NaN -- scores None for that row, as does a row whose call failed or timed out; each such row
+  is counted with its reason (:func:`r1data.rewards.judged.counting_unscored`), never a guess
+  and never a crash. A prompt-image term of a row without an image is not asked (None, not counted);
+* all requests of a batch (all three terms for ``got.total``) go out as one concurrent batch
+  through the profile's :class:`~r1data.annotators.client.AnnotatorClient` (concurrency, rate
+  limits, retries with backoff) and the response cache, so scoring the same completions again
+  makes no request; the batch waits at most the profile's ``timeout_s``.
 
 Judges are kept per (profile, scale) for the life of the process: GRPO calls the reward every
-step, and the client's event loop and HTTP connections are reused.
+step, and the client's HTTP connections are reused.
 """
 
 from __future__ import annotations
 
 import math
 import threading
-import weakref
 from pathlib import Path
 from typing import Any
 
 from r1data.errors import UsageError
+from r1data.rewards.judged import Ask, ModelJudge
 
 TEMPLATE = "got_judge_{kind}"
 DEFAULT_SCALE = 10.0
@@ -59,81 +61,53 @@ class ProfileJudge:
     ``got.*`` rewards call. Scores are in [0, 1] or None."""
 
     def __init__(self, profile: str | Path, *, scale: float = DEFAULT_SCALE, cache: Any = "default",
-                 refresh: bool = False, workspace: str | Path | None = None):
-        from r1data.annotators import providers
-        from r1data.annotators.cache import ResponseCache
-        from r1data.annotators.client import AnnotatorClient
-        from r1data.annotators.profile import load_profile
-        from r1data.annotators.prompt import PromptTemplate
-        from r1data.assets import Assets
-
+                 refresh: bool = False, workspace: str | Path | None = None, timeout_s: float | None = None):
         if not scale > 0:
             raise UsageError(f"GoT-R1 judge: scale must be positive, got {scale}")
         self.scale = float(scale)
-        assets = Assets.from_workspace(workspace, plugins=False)
-        self.profile = load_profile(profile, assets)
-        if self.profile.provider == "programmatic":
-            raise UsageError(f"GoT-R1 judge: annotator profile {self.profile.name!r} is programmatic; the judge "
-                             "needs an API profile (gemini or openai), or judge='rule' for the offline stand-in")
-        self.templates = {}
-        for kind in _MEDIA_FIELD:
-            path = assets.find("annotators", "templates/" + TEMPLATE.format(kind=kind), suffixes=(".jinja", ".j2"))
-            self.templates[kind] = PromptTemplate(path)
-        backend = providers.get(self.profile.provider)(self.profile)     # checks the key's env var now
-        if cache == "default":
-            cache = ResponseCache.default()
-        elif isinstance(cache, (str, Path)):
-            cache = ResponseCache(cache)
-        self.client = AnnotatorClient(self.profile, backend, cache=cache, refresh=refresh)
-        # one batch at a time: the client runs its own event loop, which is not re-entrant
-        self._lock = threading.Lock()
-        weakref.finalize(self, self.client.close)
+        self.model = ModelJudge(profile, timeout_s=timeout_s, cache=cache, refresh=refresh, workspace=workspace,
+                                what="GoT-R1 judge")
+        self.profile = self.model.profile
+        for kind in _MEDIA_FIELD:      # a missing template fails now, not at the first batch
+            self.model.template(TEMPLATE.format(kind=kind))
 
     @property
     def usage(self) -> Any:
         """The client's :class:`~r1data.annotators.client.Usage` (calls, cache hits, cost)."""
-        return self.client.usage
+        return self.model.usage
+
+    def ask_of(self, kind: str, prompt: str, reasoning: str, image: Any) -> Ask | None:
+        """The :class:`Ask` of one judged term; None where the term does not apply (no image for
+        ``prompt_image``)."""
+        if kind not in _MEDIA_FIELD:
+            raise ValueError(f"unknown judge kind {kind!r} (kinds: {', '.join(_MEDIA_FIELD)})")
+        row: dict[str, Any] = {"caption": prompt, "reasoning": reasoning, "scale": _fmt(self.scale)}
+        field = _MEDIA_FIELD[kind]
+        if field is not None:
+            if image is None:
+                return None
+            row[field] = image
+        return Ask(TEMPLATE.format(kind=kind), row)
 
     def request(self, kind: str, prompt: str, reasoning: str, image: Any) -> tuple[Any, str]:
         """The request for one judged term, and its answer format; ``ValueError`` when the row
         cannot be asked (no image for ``prompt_image``, an image that is not one)."""
-        if kind not in self.templates:
-            raise ValueError(f"unknown judge kind {kind!r} (kinds: {', '.join(self.templates)})")
-        row: dict[str, Any] = {"caption": prompt, "reasoning": reasoning, "scale": _fmt(self.scale)}
-        field = _MEDIA_FIELD[kind]
-        if field is not None:
-            row[field] = image
-        p = self.profile
-        return self.templates[kind].request(row, temperature=p.temperature, max_output_tokens=p.max_output_tokens)
+        ask = self.ask_of(kind, prompt, reasoning, image)
+        if ask is None:
+            raise ValueError(f"template {TEMPLATE.format(kind=kind)}: no image to judge")
+        return self.model.request(ask)
 
     def score_many(self, items: list[tuple[str, str, str, Any]]) -> list[float | None]:
-        """Scores of ``(kind, prompt, reasoning, image)`` items, in order; None where the row
-        could not be asked, the call failed, or the answer is not a score."""
-        from r1data.annotators.request import AnnotatorCallError
-
-        out: list[float | None] = [None] * len(items)
-        asked: list[int] = []
-        requests = []
-        for i, (kind, prompt, reasoning, image) in enumerate(items):
-            try:
-                requests.append(self.request(kind, prompt, reasoning, image))
-            except ValueError:
-                continue                    # e.g. no generated image: the term is not judged
-            asked.append(i)
-        if not requests:
-            return out
-        with self._lock:
-            answers = self.client.run(requests)
-        for i, answer in zip(asked, answers):
-            if not isinstance(answer, AnnotatorCallError):
-                out[i] = parse_score(answer.parsed, self.scale)
-        return out
+        """Scores of ``(kind, prompt, reasoning, image)`` items, in order; None where the term does
+        not apply, the call failed or timed out, or the answer is not a score."""
+        asks = [self.ask_of(*item) for item in items]
+        return self.model.ask(asks, lambda parsed: parse_score(parsed, self.scale))
 
     def __call__(self, kind: str, prompt: str, reasoning: str, image: Any) -> float | None:
         return self.score_many([(kind, prompt, reasoning, image)])[0]
 
     def close(self) -> None:
-        self.client.close()
+        self.model.close()
 
 
 def _fmt(scale: float) -> str:
@@ -162,7 +136,10 @@ def profile_judge(profile: str | Path, scale: float = DEFAULT_SCALE) -> ProfileJ
 
 def forget_judges() -> None:
     """Close and drop the kept judges (tests; a process that changes its key or profiles)."""
+    from r1data.rewards import judged
+
     with _JUDGES_LOCK:
         for judge in _JUDGES.values():
             judge.close()
         _JUDGES.clear()
+    judged.forget_judges()

@@ -1,128 +1,179 @@
-"""LOVE-R1 rewards: zoom-in validity (format) and accuracy, per generation step.
+r"""LOVE-R1 rewards: zoom-in validity (format) and accuracy, per generation step.
 
-Source: ``HumanMLLM/LOVE-R1`` ``src/r1-v/src/open_r1/trainer/grpo_trainer.py``
-(``_generate_and_score_completions``). A completion either zooms,
-``I need to zoom in on the video.\\n\\n ... \\boxed{[s, e]}`` (integer seconds), or answers,
-``I get the answer.\\n\\n ... \\boxed{X}``. A zoom is valid when both ends are integers,
-0 <= s, e <= D + 1, 1 <= e - s <= min(D / 2, 60), and its IoU with every interval already
-zoomed is at most 0.7. Format = 1 unless parsing or validation fails; accuracy is 0
-whenever format is 0.
+Source: ``HumanMLLM/LOVE-R1`` @ aa1facb ``src/r1-v/src/open_r1/trainer/grpo_trainer.py``
+(``_generate_and_score_completions``), read case by case:
 
-* multiple choice (no ``tgt``): an answer scores 1 when the first character of the boxed
-  text is the GT letter (case-insensitive). A zoom's accuracy is the accuracy of the answer
-  given after zooming, which needs the second turn: this single-turn reward returns None for it.
-* grounding (``tgt`` given): the step is a forced zoom; accuracy 1 when the interval
-  overlaps any ``tgt`` interval (1-D IoU > 0).
+* multiple choice (``tgt`` is None). A completion that starts with exactly
+  ``"I need to zoom in on the video.\n\n"`` zooms: the text of the FIRST ``\boxed{`` up to the
+  next ``}`` must be ``[s, e]`` (no space inside the braces' ends), each element an ``int()``
+  after stripping, sorted (``[40, 20]`` is the zoom 20..40); valid when 0 <= s, e <= D + 1,
+  1 <= e - s <= min(D / 2, 60) and its 1-D IoU with every interval already zoomed is at most
+  0.7. Its accuracy is that of the answer given after zooming, a second turn: None here.
+  A completion that starts with exactly ``"I get the answer.\n\n"`` answers: accuracy 1 when
+  the first character after the first ``\boxed{`` equals the ground truth (the ``solution``
+  between ``<answer>`` and ``</answer>``), case-insensitive; no ``\boxed{``: format 0.
+  Any other completion keeps format 1 and scores accuracy 0.
+* grounding (``tgt`` given): the prompt ends with the zoom prefix, so the completion is read as
+  a zoom directly; accuracy 1 when the interval overlaps any ``tgt`` interval (1-D IoU > 0).
+
+Format is 1 unless the zoom or the answer cannot be read or fails a rule; accuracy is 0 whenever
+format is 0. ``require_prefix=False`` is the lenient reading: a completion without either prefix
+is read as a zoom when its first box holds ``[...]``, else as an answer.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
-from r1data.geometry import interval_iou
-from r1data.parsing import parse_boxed, tag_content
 from r1data.rewards._core import column, optional_column, reward, texts
 
-PAPER = "LOVE-R1 (HumanMLLM/LOVE-R1), open_r1/trainer/grpo_trainer.py"
-_INTERVAL = re.compile(r"^\[\s*([-+]?\d+(?:\.\d+)?)\s*,\s*([-+]?\d+(?:\.\d+)?)\s*\]$")
+PAPER = "LOVE-R1 (HumanMLLM/LOVE-R1 @ aa1facb), open_r1/trainer/grpo_trainer.py"
+ZOOM_PREFIX = "I need to zoom in on the video.\n\n"
+ANSWER_PREFIX = "I get the answer.\n\n"
 
 
 @dataclass(frozen=True)
 class Step:
-    kind: str                          # "zoom", "answer" or "invalid"
+    kind: str                          # "zoom", "answer", "other" (no prefix) or "invalid"
     interval: tuple[int, int] | None = None
-    letter: str | None = None
+    letter: str | None = None          # the answer's first boxed character
+    values: tuple[int, ...] = ()       # every number of the zoom, sorted (upstream keeps them all)
+
+
+def iou_1d(a: Any, b: Any) -> float:
+    """grpo_trainer.iou_1d: 0 unless the intervals overlap; intersection over summed lengths
+    minus it. Unpacks two ends each (a zoom read with three numbers fails here, as upstream)."""
+    (s1, e1), (s2, e2) = a, b
+    lo, hi = max(s1, s2), min(e1, e2)
+    if lo >= hi:
+        return 0.0
+    union = (e1 - s1) + (e2 - s2) - (hi - lo)
+    return (hi - lo) / union if union != 0 else 0.0
+
+
+def _first_boxed(text: str) -> str | None:
+    """``text.split("\\boxed{")[1].split("}")[0]``: no brace balancing, no strip."""
+    parts = text.split("\\boxed{", 1)
+    return parts[1].split("}", 1)[0] if len(parts) == 2 else None
+
+
+def parse_zoom(text: str, duration: float, zoomed: list | None, max_iou: float = 0.7,
+               max_span: float = 60.0) -> Step:
+    """The zoom request of a step, checked against the rules; ``Step("invalid")`` otherwise."""
+    boxed = _first_boxed(text)
+    if boxed is None or not boxed.startswith("[") or not boxed.endswith("]"):
+        return Step("invalid")
+    try:
+        values = sorted(int(v.strip()) for v in boxed[1:-1].split(","))
+        s, e = values[0], values[1]
+        d = float(duration)
+        if s < 0 or e < 0 or s > d + 1 or e > d + 1 or e - s > min(d / 2, max_span) or e - s < 1:
+            return Step("invalid")
+        # the earlier zooms as the trainer keeps them: rounded to integers
+        earlier = [[int(round(z[0])), int(round(z[1]))] for z in (zoomed or [])]
+        if any(iou_1d(values, z) > max_iou for z in earlier):
+            return Step("invalid")
+    except (ValueError, IndexError, TypeError):
+        return Step("invalid")
+    return Step("zoom", (s, e), values=tuple(values))
 
 
 def parse_step(text: str, duration: float, zoomed: list | None, max_iou: float = 0.7,
-               max_span: float = 60.0) -> Step:
-    """Read one generation step and check a zoom request against the rules."""
-    boxed = parse_boxed(text)
+               max_span: float = 60.0, require_prefix: bool = True) -> Step:
+    """Read one multiple-choice generation step (see the module docstring)."""
+    if text.startswith(ZOOM_PREFIX):
+        return parse_zoom(text, duration, zoomed, max_iou, max_span)
+    if text.startswith(ANSWER_PREFIX):
+        boxed = text.split("\\boxed{", 1)
+        if len(boxed) < 2 or not boxed[1]:
+            return Step("invalid")
+        return Step("answer", letter=boxed[1][0])
+    if require_prefix:
+        return Step("other")
+    boxed = _first_boxed(text)
     if boxed is None:
         return Step("invalid")
-    m = _INTERVAL.match(boxed)
-    if m:
-        s_txt, e_txt = m.group(1), m.group(2)
-        if "." in s_txt + e_txt:
-            return Step("invalid")          # seconds must be integers
-        s, e = int(s_txt), int(e_txt)
-        d = float(duration)
-        if not (0 <= s <= d + 1 and 0 <= e <= d + 1 and 1 <= e - s <= min(d / 2, max_span)):
-            return Step("invalid")
-        if any(interval_iou((s, e), z) > max_iou for z in (zoomed or [])):
-            return Step("invalid")
-        return Step("zoom", (s, e))
     if boxed.startswith("["):
-        return Step("invalid")
-    return Step("answer", letter=boxed[:1].upper() if boxed else None)
+        return parse_zoom(text, duration, zoomed, max_iou, max_span)
+    return Step("answer", letter=boxed[:1] or None)
 
 
-def _truth_letter(answer: Any) -> str | None:
+def ground_truth(answer: Any) -> str | None:
+    """The trainer's ``solution[len('<answer>'):][:-len('</answer>')]`` (a bare string is taken whole)."""
     if answer is None:
         return None
-    inner = tag_content(str(answer), "answer")
-    text = (inner if inner is not None else str(answer)).strip()
-    return text[:1].upper() or None
+    text = str(answer)
+    if text.startswith("<answer>") and text.endswith("</answer>"):
+        text = text[len("<answer>"):-len("</answer>")]
+    return text
 
 
 def score(text: str, duration: Any, zoomed: Any, answer: Any, tgt: Any, max_iou: float = 0.7,
-          max_span: float = 60.0) -> tuple[float, float | None]:
+          max_span: float = 60.0, require_prefix: bool = True) -> tuple[float, float | None]:
     """(format, accuracy) of one step; accuracy None for a zoom on a multiple-choice row."""
-    step = parse_step(text, float(duration), list(zoomed or []), max_iou, max_span)
-    if tgt:   # grounding sample: the step must zoom onto a clue interval
+    if tgt is not None:   # grounding sample: the step is a zoom (the prefix is in the prompt)
+        step = parse_zoom(text, float(duration), list(zoomed or []), max_iou, max_span)
         if step.kind != "zoom":
             return 0.0, 0.0
-        hit = any(interval_iou(step.interval, t) > 0 for t in tgt)  # type: ignore[arg-type]
+        try:
+            hit = any(iou_1d(step.values, t) > 0 for t in tgt)
+        except (ValueError, TypeError):   # a zoom with three numbers: upstream's unpacking fails
+            return 0.0, 0.0
         return 1.0, float(hit)
+    step = parse_step(text, float(duration), list(zoomed or []), max_iou, max_span, require_prefix)
     if step.kind == "invalid":
         return 0.0, 0.0
     if step.kind == "zoom":
         return 1.0, None
-    truth = _truth_letter(answer)
-    return 1.0, float(truth is not None and step.letter == truth)
+    if step.kind == "other":
+        return 1.0, 0.0
+    truth = ground_truth(answer)
+    return 1.0, float(truth is not None and step.letter is not None and step.letter.lower() == truth.lower())
 
 
 _COLUMNS = ("duration", "zoomin_intervals", "answer", "tgt")
 
 
 def _rows(completions: Any, duration: Any, zoomin_intervals: Any, answer: Any, tgt: Any, name: str,
-          max_iou: float, max_span: float) -> list[tuple[float, float | None] | None]:
+          max_iou: float, max_span: float, require_prefix: bool) -> list[tuple[float, float | None] | None]:
     t = texts(completions)
     n = len(t)
     dur = column(duration, n, "duration", name)
     zoomed = optional_column(zoomin_intervals, n, "zoomin_intervals", name)
     ans = optional_column(answer, n, "answer", name)
     tg = optional_column(tgt, n, "tgt", name)
-    return [None if dur[i] is None else score(t[i], dur[i], zoomed[i], ans[i], tg[i], max_iou, max_span)
+    return [None if dur[i] is None else score(t[i], dur[i], zoomed[i], ans[i], tg[i], max_iou, max_span, require_prefix)
             for i in range(n)]
 
 
 @reward("love.format", columns=_COLUMNS, paper=PAPER)
 def format_(prompts: Any = None, completions: Any = (), *, duration: Any = None, zoomin_intervals: Any = None,
             answer: Any = None, tgt: Any = None, max_iou: float = 0.7, max_span: float = 60.0,
-            **_: Any) -> list[float | None]:
+            require_prefix: bool = True, **_: Any) -> list[float | None]:
     """1 for a readable answer or a valid zoom request (integer seconds inside [0, D + 1], length
     1..min(D/2, 60), IoU <= 0.7 with earlier zooms); grounding rows must zoom."""
-    rows = _rows(completions, duration, zoomin_intervals, answer, tgt, "love.format", max_iou, max_span)
+    rows = _rows(completions, duration, zoomin_intervals, answer, tgt, "love.format", max_iou, max_span,
+                 require_prefix)
     return [None if r is None else r[0] for r in rows]
 
 
 @reward("love.accuracy", columns=_COLUMNS, paper=PAPER)
 def accuracy(prompts: Any = None, completions: Any = (), *, duration: Any = None, zoomin_intervals: Any = None,
              answer: Any = None, tgt: Any = None, max_iou: float = 0.7, max_span: float = 60.0,
-             **_: Any) -> list[float | None]:
+             require_prefix: bool = True, **_: Any) -> list[float | None]:
     """Answer: the boxed letter is the GT letter; grounding: the zoom overlaps a ``tgt`` interval;
     a zoom on a multiple-choice row: None (scored by the answer after zooming)."""
-    rows = _rows(completions, duration, zoomin_intervals, answer, tgt, "love.accuracy", max_iou, max_span)
+    rows = _rows(completions, duration, zoomin_intervals, answer, tgt, "love.accuracy", max_iou, max_span,
+                 require_prefix)
     return [None if r is None else r[1] for r in rows]
 
 
 @reward("love.total", columns=_COLUMNS, paper=PAPER)
 def total(prompts: Any = None, completions: Any = (), *, duration: Any = None, zoomin_intervals: Any = None,
           answer: Any = None, tgt: Any = None, max_iou: float = 0.7, max_span: float = 60.0,
-          **_: Any) -> list[float | None]:
+          require_prefix: bool = True, **_: Any) -> list[float | None]:
     """format + accuracy; None where accuracy waits for the answer after a zoom."""
-    rows = _rows(completions, duration, zoomin_intervals, answer, tgt, "love.total", max_iou, max_span)
+    rows = _rows(completions, duration, zoomin_intervals, answer, tgt, "love.total", max_iou, max_span,
+                 require_prefix)
     return [None if r is None or r[1] is None else r[0] + r[1] for r in rows]

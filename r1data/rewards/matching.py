@@ -1,17 +1,30 @@
 """Answer matching for short answers and multiple-choice letters.
 
-Embodied-R1 and LongVILA-R1 call ``mathruler.grader.grade_answer``, which normalises both
-strings (LaTeX wrappers, spaces, case) and compares them, with a symbolic check for maths.
-Their answers here are option letters (``(A)``, ``B``) or short spans, so this keeps the part
-that matters for them: a normalised string comparison, option letters compared as letters,
-numbers compared as numbers. No sympy.
+:func:`grade_answer` is what Embodied-R1 and LongVILA-R1 call: ``mathruler.grader.grade_answer``
+(MATH-style normalisation of both strings, then a sympy check), so ``B.`` and ``(A) left`` do
+NOT match ``B`` and ``(A)``. :func:`answers_match` is the lenient reading (option letters
+compared as letters, numbers as numbers), behind each reward's ``lenient`` parameter.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 
 from r1data.parsing import choice_letter
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def grade_answer(given: str, truth: str) -> bool:
+    """``mathruler.grader.grade_answer(given, truth)``, any exception read as False (as the papers'
+    reward code does). Cached: a GRPO group repeats the same few answers against one truth, and a
+    mismatch that reaches sympy costs milliseconds."""
+    from mathruler.grader import grade_answer as _grade
+
+    try:
+        return bool(_grade(given, truth))
+    except Exception:   # noqa: BLE001 - upstream wraps the call in `except Exception: pass`
+        return False
 
 _WRAPPERS = re.compile(r"\\(?:boxed|text|mathrm|textbf)\{([^{}]*)\}")
 

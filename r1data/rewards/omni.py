@@ -37,9 +37,11 @@ def parse_bbox_2d(text: str) -> list[float] | None:
 
 
 @reward("omni.format", paper=PAPER)
-def format_(prompts: Any = None, completions: Any = (), **_: Any) -> list[float | None]:
-    """1 when the completion is exactly ``<think>..</think><answer>..</answer>``."""
-    return [strict_think_answer(t) for t in texts(completions)]
+def format_(prompts: Any = None, completions: Any = (), *, strip_whitespace: bool = False,
+            **_: Any) -> list[float | None]:
+    """1 when the completion is exactly ``<think>..</think><answer>..</answer>`` (``re.fullmatch``;
+    ``strip_whitespace``: surrounding whitespace allowed)."""
+    return [strict_think_answer(t, strip_whitespace) for t in texts(completions)]
 
 
 @reward("omni.iou", columns=("bbox", "width", "height"), paper=PAPER)

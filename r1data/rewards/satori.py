@@ -3,17 +3,27 @@
 Source: ``justairr/SATORI-R1`` ``plugin.py`` (ms-swift ORMs ``external_format``,
 ``external_caption_acc``, ``external_bbox_acc``, ``extern_vqa_acc``); ms-swift sums them with
 weight 1 each. Completion: ``<caption>..</caption><bbox>[[x1,y1,x2,y2],...]</bbox><answer>..</answer>``.
+
+The box reward reads the ``<bbox>`` as plugin.py does (``ast.literal_eval``; a flat box is
+wrapped; every element a list of four ints or floats) and computes shapely's union IoU,
+``area(U_pred & U_gt) / (area(U_pred | U_gt) + 1e-6)`` with each box taken from any two
+opposite corners, exactly, in vectorised numpy (tests/test_rewards_faithful.py checks it
+against shapely itself; shapely is two to three times slower than the 50 ms budget allows).
 """
 
 from __future__ import annotations
 
+import ast
+import functools
+import json
+import math
 import re
 from typing import Any
 
 import numpy as np
 
-from r1data.geometry import box_iou, boxes_union_iou_batch, smart_resize
-from r1data.parsing import parse_boxes2d, tag_content
+from r1data.geometry import smart_resize, union_iou_padded
+from r1data.parsing import tag_content
 from r1data.rewards._core import column, reward, texts, weighted
 from r1data.rewards.text_metrics import caption_score
 
@@ -24,6 +34,60 @@ FORMAT = re.compile(r"^\s*<caption>.*?</caption>\s*<bbox>\s*\[\[.*?\]\]\s*</bbox
 # the Qwen2.5-VL input frame SATORI trains in (256*28*28 .. 512*28*28 pixels)
 MIN_PIXELS = 200704
 MAX_PIXELS = 401408
+_BBOX = re.compile(r"<bbox>(.*?)</bbox>", re.DOTALL)
+EPS = 1e-6   # plugin.py's union_iou: intersection / (union + 1e-6)
+
+
+def parse_bbox(text: str) -> list[list[float]] | None:
+    """The boxes of the first ``<bbox>..</bbox>`` as plugin.py reads them, or None (score 0).
+
+    ``ast.literal_eval`` of the raw content; a list whose elements are all non-lists is one box;
+    then every element must be a list of four ``int``/``float`` (bools pass, as in Python;
+    tuples do not). Non-finite numbers are refused here (upstream they give a NaN reward)."""
+    m = _BBOX.search(text)
+    return None if m is None else _parse_bbox_content(m.group(1))
+
+
+_EVAL_QUIRKS = re.compile(r"[\n\r\t\x0b\x0c]")   # where literal_eval's line handling departs from JSON's
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_bbox_content(content: str) -> list[list[float]] | None:
+    value: Any = None
+    if not _EVAL_QUIRKS.search(content):
+        # fast path: JSON of plain numbers in lists reads as literal_eval reads it (4x quicker)
+        try:
+            value = json.loads(content)
+        except (ValueError, RecursionError):
+            value = None
+        if not _plain_lists(value):
+            value = None
+    if value is None:
+        try:
+            value = ast.literal_eval(content)
+        except (SyntaxError, ValueError, TypeError, MemoryError, RecursionError):
+            return None
+    if isinstance(value, list) and all(not isinstance(x, list) for x in value):
+        value = [value]
+    if not isinstance(value, list) or any(
+            not (isinstance(b, list) and len(b) == 4 and all(isinstance(v, (int, float)) for v in b))
+            for b in value):
+        return None
+    boxes = [[float(v) for v in b] for b in value]
+    return boxes if all(math.isfinite(v) for b in boxes for v in b) else None
+
+
+def _plain_lists(value: Any) -> bool:
+    """Lists nested two deep at most of ints and floats, no bools (JSON's true is not Python's)."""
+    if not isinstance(value, list):
+        return False
+    for item in value:
+        if isinstance(item, list):
+            if not all(type(v) in (int, float) for v in item):
+                return False
+        elif type(item) not in (int, float):
+            return False
+    return True
 
 
 @reward("satori.format", paper=PAPER)
@@ -56,45 +120,53 @@ def caption(prompts: Any = None, completions: Any = (), *, image_caption: Any = 
     return out
 
 
+def _ordered(box: Any, sx: float = 1.0, sy: float = 1.0) -> list[float]:
+    """One box scaled, its corners ordered (shapely's ``box`` takes any two opposite corners)."""
+    x1, y1, x2, y2 = (float(box[0]) * sx, float(box[1]) * sy, float(box[2]) * sx, float(box[3]) * sy)
+    return [min(x1, x2), min(y1, y2), max(x1, x2), max(y1, y2)]
+
+
 def bbox_scores(completions: list[str], bboxs: list[Any], width: list[Any], height: list[Any],
                 coords: str = "resized", min_pixels: int = MIN_PIXELS, max_pixels: int = MAX_PIXELS,
                 factor: int = 28) -> list[float | None]:
     if coords not in ("resized", "original"):
         raise ValueError(f"coords must be 'resized' or 'original', got {coords!r}")
     out: list[float | None] = [None] * len(completions)
-    single_rows, single_pred, single_gt = [], [], []
-    multi_rows: list[int] = []
-    multi_pred: list[np.ndarray] = []
-    multi_gt: list[np.ndarray] = []
+    rows: list[int] = []
+    preds: list[list[list[float]]] = []
+    gts: list[list[list[float]]] = []
     for i, (text, gt, w, h) in enumerate(zip(completions, bboxs, width, height)):
         if gt is None or len(gt) == 0:
             continue
-        boxes = parse_boxes2d(tag_content(text, "bbox"))
+        out[i] = 0.0
+        boxes = parse_bbox(text)
         if not boxes:
-            out[i] = 0.0
             continue
-        pred = np.asarray(boxes, dtype=np.float64)
+        sx = sy = 1.0
         if coords == "resized":
             h_bar, w_bar = smart_resize(int(h), int(w), factor, min_pixels, max_pixels)
-            pred = pred * np.array([w / w_bar, h / h_bar, w / w_bar, h / h_bar])
-        gt_arr = np.asarray(gt, dtype=np.float64).reshape(-1, 4)
-        if len(pred) == 1 and len(gt_arr) == 1:
-            single_rows.append(i)   # one box each: plain IoU, done for all such rows at once
-            single_pred.append(pred[0])
-            single_gt.append(gt_arr[0])
+            sx, sy = w / w_bar, h / h_bar
+        rows.append(i)
+        preds.append([_ordered(b, sx, sy) for b in boxes])
+        gts.append([_ordered(b) for b in gt])
+    if rows:
+        # every row's boxes padded into two arrays: one vectorised exact union IoU for the batch
+        n, kp, kg = len(rows), max(map(len, preds)), max(map(len, gts))
+        P = np.zeros((n, kp, 4))
+        G = np.zeros((n, kg, 4))
+        for j, (p, g) in enumerate(zip(preds, gts)):
+            P[j, : len(p)] = p
+            G[j, : len(g)] = g
+        if kp == 1 and kg == 1:   # one box each everywhere: the plain IoU is the union IoU
+            p, g = P[:, 0], G[:, 0]
+            ix = np.clip(np.minimum(p[:, 2], g[:, 2]) - np.maximum(p[:, 0], g[:, 0]), 0, None)
+            iy = np.clip(np.minimum(p[:, 3], g[:, 3]) - np.maximum(p[:, 1], g[:, 1]), 0, None)
+            inter = ix * iy
+            union = (p[:, 2] - p[:, 0]) * (p[:, 3] - p[:, 1]) + (g[:, 2] - g[:, 0]) * (g[:, 3] - g[:, 1]) - inter
+            ious = inter / (union + EPS)
         else:
-            multi_rows.append(i)    # several boxes: exact union IoU, also for all rows at once
-            multi_pred.append(pred)
-            multi_gt.append(gt_arr)
-    if multi_rows:
-        for i, v in zip(multi_rows, boxes_union_iou_batch(multi_pred, multi_gt)):
-            out[i] = float(v)
-    if single_rows:
-        p = np.asarray(single_pred)
-        g = np.asarray(single_gt)
-        valid = (p[:, 2] > p[:, 0]) & (p[:, 3] > p[:, 1]) & (g[:, 2] > g[:, 0]) & (g[:, 3] > g[:, 1])
-        ious = np.where(valid, box_iou(p, g), 0.0)
-        for i, v in zip(single_rows, ious):
+            ious = union_iou_padded(P, G, EPS)
+        for i, v in zip(rows, ious):
             out[i] = float(v)
     return out
 
@@ -103,10 +175,11 @@ def bbox_scores(completions: list[str], bboxs: list[Any], width: list[Any], heig
 def bbox(prompts: Any = None, completions: Any = (), *, bboxs: Any = None, width: Any = None,
          height: Any = None, coords: str = "resized", min_pixels: int = MIN_PIXELS,
          max_pixels: int = MAX_PIXELS, **_: Any) -> list[float | None]:
-    """Union IoU of the ``<bbox>`` boxes with ``bboxs`` (area of the two unions' overlap over
-    the area of their union). ``coords="resized"`` (SATORI): predictions are pixels of the
-    Qwen smart_resize frame and are scaled to the original image; ``"original"``: already
-    original pixels. Unparsable or missing ``<bbox>``: 0; rows without boxes: None."""
+    """Union IoU of the ``<bbox>`` boxes with ``bboxs``: area of the two unions' overlap over the
+    area of their union plus 1e-6, a box read from any two opposite corners (shapely's ``box``).
+    ``coords="resized"`` (SATORI): predictions are pixels of the Qwen smart_resize frame and are
+    scaled to the original image; ``"original"``: already original pixels. Unparsable or missing
+    ``<bbox>``: 0; rows without boxes: None."""
     t = texts(completions)
     n = len(t)
     name = "satori.bbox"

@@ -1,11 +1,12 @@
 """3D-R1 (Scene-30K) rewards: format, perception (3D box IoU), semantic similarity, total.
 
-Source: ``AIGeeksGroup/3D-R1`` ``models/rl/reward_functions.py``; total = 0.3 format + 0.4
-perception + 0.3 semantic (``compute_total_reward``).
+Source: ``AIGeeksGroup/3D-R1`` @ 767a5e2 ``models/rl/reward_functions.py``; total = 0.3 format +
+0.4 perception + 0.3 semantic (``compute_total_reward``).
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
@@ -16,6 +17,22 @@ from r1data.rewards._core import column, optional_column, reward, texts, weighte
 from r1data.rewards.format import graded_think_answer, strict_think_answer
 
 PAPER = "3D-R1 (arXiv 2507.23478), models/rl/reward_functions.py"
+# extract_boxes_from_text: anywhere in the completion, digits, dots, commas, minus signs and spaces
+_BOX = re.compile(r"box:\s*\[([\d\.,\-\s]+)\]")
+
+
+def released_boxes(text: str) -> list[list[float]]:
+    """Every box 3D-R1's reward reads: ``box: [..]`` anywhere in the text (think included), six
+    comma-separated floats (``float()`` of each part; one bad part drops that box)."""
+    boxes = []
+    for m in _BOX.finditer(text):
+        try:
+            values = [float(x.strip()) for x in m.group(1).split(",")]
+        except ValueError:
+            continue
+        if len(values) == 6:
+            boxes.append(values)
+    return boxes
 
 
 def answer_text(text: str) -> str:
@@ -31,13 +48,16 @@ def format_graded(prompts: Any = None, completions: Any = (), **_: Any) -> list[
 
 
 @reward("scene30k.format_strict", paper=PAPER)
-def format_strict(prompts: Any = None, completions: Any = (), **_: Any) -> list[float | None]:
+def format_strict(prompts: Any = None, completions: Any = (), *, strip_whitespace: bool = False,
+                  **_: Any) -> list[float | None]:
     """1 when the completion is exactly ``<think>...</think><answer>...</answer>``, else 0."""
-    return [strict_think_answer(t) for t in texts(completions)]
+    return [strict_think_answer(t, strip_whitespace) for t in texts(completions)]
 
 
-def perception_scores(completions: list[str], target_box: list[Any]) -> list[float | None]:
-    """Mean over the answer's ``box: [x1, y1, z1, x2, y2, z2]`` of the 3D IoU with ``target_box``."""
+def perception_scores(completions: list[str], target_box: list[Any],
+                      answer_only: bool = False) -> list[float | None]:
+    """Mean over the completion's ``box: [x1, y1, z1, x2, y2, z2]`` of the 3D IoU with ``target_box``
+    (``answer_only``: boxes inside ``<answer>`` only, any number format ``parse_boxes3d`` reads)."""
     rows, preds, gts = [], [], []
     out: list[float | None] = []
     for i, (text, gt) in enumerate(zip(completions, target_box)):
@@ -45,11 +65,12 @@ def perception_scores(completions: list[str], target_box: list[Any]) -> list[flo
             out.append(None)
             continue
         out.append(0.0)
-        for box in parse_boxes3d(answer_text(text)):
+        for box in (parse_boxes3d(answer_text(text)) if answer_only else released_boxes(text)):
             b = np.asarray(box, dtype=np.float64)
             # 3D-R1 turns the two corners into 8 and takes min/max: the corner order does not matter
             preds.append(np.concatenate([np.minimum(b[:3], b[3:]), np.maximum(b[:3], b[3:])]))
-            gts.append(gt)
+            g = np.asarray(gt, dtype=np.float64).reshape(6)
+            gts.append(np.concatenate([np.minimum(g[:3], g[3:]), np.maximum(g[:3], g[3:])]))
             rows.append(i)
     if rows:
         ious = box3d_iou(np.asarray(preds), np.asarray(gts, dtype=np.float64))
@@ -63,16 +84,26 @@ def perception_scores(completions: list[str], target_box: list[Any]) -> list[flo
 
 @reward("scene30k.perception", columns=("target_box",), paper=PAPER)
 def perception(prompts: Any = None, completions: Any = (), *, target_box: Any = None,
-               **_: Any) -> list[float | None]:
-    """Axis-aligned 3D IoU of the answer's ``box: [x1, y1, z1, x2, y2, z2]`` with ``target_box``.
+               answer_only: bool = False, **_: Any) -> list[float | None]:
+    """Axis-aligned 3D IoU of each ``box: [x1, y1, z1, x2, y2, z2]`` in the completion (3D-R1's
+    pattern, anywhere) with ``target_box``; ``answer_only``: boxes inside ``<answer>`` only.
 
     Several boxes: the mean of their IoUs; none parsable: 0; rows without a target box: None."""
     t = texts(completions)
-    return perception_scores(t, column(target_box, len(t), "target_box", "scene30k.perception"))
+    return perception_scores(t, column(target_box, len(t), "target_box", "scene30k.perception"), answer_only)
+
+
+_ANSWER_SPAN = re.compile(r"<answer>(.*?)</answer>", re.DOTALL)
+
+
+def _semantic_text(text: str) -> str:
+    """compute_semantic_similarity_reward: the ``<answer>`` content stripped, else the text as it is."""
+    m = _ANSWER_SPAN.search(text)
+    return m.group(1).strip() if m else text
 
 
 def semantic_scores(completions: list[str], answer: list[Any], answers: list[Any],
-                    model: str | None = None) -> list[float | None]:
+                    model: str | None = None, truncate: bool = False) -> list[float | None]:
     from r1data.rewards.embedding import cosine_pairs
 
     preds, refs, rows = [], [], []
@@ -81,34 +112,45 @@ def semantic_scores(completions: list[str], answer: list[Any], answers: list[Any
         references = [a for a in (answers[i] or []) if a] or ([answer[i]] if answer[i] else [])
         if not references:
             continue
-        predicted = answer_text(text)
+        predicted = _semantic_text(text)
         for ref in references:
             preds.append(predicted)
-            refs.append(ref)
+            refs.append(_semantic_text(str(ref)))
             rows.append(i)
     if rows:
-        sims = cosine_pairs(preds, refs, model)
+        sims = cosine_pairs(preds, refs, model, truncate)
         for i, s in zip(rows, sims):
             out[i] = float(s) if out[i] is None else max(out[i], float(s))  # type: ignore[type-var]
     return out
 
 
-@reward("scene30k.semantic", columns=("answer", "answers"), paper=PAPER, rule_based=False)
+def semantic_encoder(params: dict[str, Any]) -> str:
+    """Which encoder scores ``scene30k.semantic`` with these parameters on this machine."""
+    from r1data.rewards.embedding import resolve_encoder
+
+    return resolve_encoder(params.get("model")).description
+
+
+@reward("scene30k.semantic", columns=("answer", "answers"), paper=PAPER, rule_based=False, backend=semantic_encoder)
 def semantic(prompts: Any = None, completions: Any = (), *, answer: Any = None, answers: Any = None,
-             model: str | None = None, **_: Any) -> list[float | None]:
-    """Cosine similarity in [-1, 1] of sentence embeddings of the predicted answer and the
-    reference (the best over ``answers`` when given). 3D-R1 uses CLIP ViT-B/32's text tower;
-    this uses all-MiniLM-L6-v2 (``model``: another local sentence-transformers folder)."""
+             model: str | None = None, truncate: bool = False, **_: Any) -> list[float | None]:
+    """Cosine similarity in [-1, 1] of text embeddings of the predicted answer and the reference
+    (the best over ``answers`` when given): CLIP ViT-B/32's text features, as 3D-R1, when their
+    weights are on this machine ($R1DATA_CLIP_MODEL or the Hugging Face cache), else
+    all-MiniLM-L6-v2. ``model``: "clip", "clip:FOLDER", "minilm" or a sentence-transformers
+    folder. With CLIP a text over its 77 tokens scores 0, as 3D-R1's (``truncate``: cut it)."""
     t = texts(completions)
     n = len(t)
     return semantic_scores(t, column(answer, n, "answer", "scene30k.semantic"),
-                           optional_column(answers, n, "answers", "scene30k.semantic"), model)
+                           optional_column(answers, n, "answers", "scene30k.semantic"), model, truncate)
 
 
-@reward("scene30k.total", columns=("answer", "answers", "target_box"), paper=PAPER, rule_based=False)
+@reward("scene30k.total", columns=("answer", "answers", "target_box"), paper=PAPER, rule_based=False,
+        backend=semantic_encoder)
 def total(prompts: Any = None, completions: Any = (), *, answer: Any = None, answers: Any = None,
           target_box: Any = None, w_format: float = 0.3, w_perception: float = 0.4,
-          w_semantic: float = 0.3, model: str | None = None, **_: Any) -> list[float | None]:
+          w_semantic: float = 0.3, model: str | None = None, truncate: bool = False,
+          **_: Any) -> list[float | None]:
     """0.3 format (graded) + 0.4 perception + 0.3 semantic; perception counts 0 on rows without
     a target box, as in 3D-R1 (so those rows top out at 0.6)."""
     t = texts(completions)
@@ -116,7 +158,8 @@ def total(prompts: Any = None, completions: Any = (), *, answer: Any = None, ans
     name = "scene30k.total"
     fmt = [graded_think_answer(x) for x in t]
     per = perception_scores(t, optional_column(target_box, n, "target_box", name))
-    sem = semantic_scores(t, column(answer, n, "answer", name), optional_column(answers, n, "answers", name), model)
+    sem = semantic_scores(t, column(answer, n, "answer", name), optional_column(answers, n, "answers", name),
+                          model, truncate)
     return weighted([(w_format, fmt), (w_perception, per), (w_semantic, sem)])
 
 

@@ -1,91 +1,85 @@
-"""BLEU-4 (smoothed) and ROUGE-L F, written here so rewards need neither nltk nor rouge_score.
-
-Formulas follow the libraries SATORI-R1 calls:
+"""SATORI-R1's caption score with the libraries its ``plugin.py`` calls.
 
 * BLEU: ``nltk.translate.bleu_score.sentence_bleu([ref], hyp,
-  smoothing_function=SmoothingFunction().method1)`` with the default weights (0.25 x 4):
-  clipped n-gram precisions, a zero count replaced by 0.1 / total (method1), 0 when no
-  unigram matches, brevity penalty exp(1 - r/c) when the hypothesis is not longer.
-* ROUGE-L: ``rouge_score``'s F-measure of the longest common subsequence, 2PR / (P + R).
+  smoothing_function=SmoothingFunction().method1)`` (weights 0.25 x 4) on ``nltk.word_tokenize``
+  tokens of the lower-cased captions.
+* ROUGE-L: ``rouge_score.rouge_scorer.RougeScorer(["rougeL"], use_stemmer=True)`` F-measure of
+  the raw captions (its own tokenizer: lower case, alphanumeric runs, Porter stems).
 
-Tokenisers differ from the originals (documented in docs/rewards.md): BLEU tokens are
-lower-cased runs of letters/digits plus single punctuation marks (close to
-``nltk.word_tokenize`` for plain captions, which needs the punkt data this keeps out);
-ROUGE tokens are lower-cased alphanumeric runs as in ``rouge_score`` but without its Porter
-stemmer, so "dogs"/"dog" do not match here.
+``word_tokenize`` splits sentences with NLTK's trained Punkt model (the ``punkt_tab`` data), which
+no package on PyPI ships and this machine cannot download. :func:`word_tokens` uses that data when
+NLTK finds it (``python -m nltk.downloader punkt_tab`` once, or ``$NLTK_DATA``); otherwise it
+splits sentences with NLTK's Punkt algorithm and no trained parameters, then applies the same
+word tokenizer ``word_tokenize`` uses. The tokens are the same except after a period that the
+English model knows as an abbreviation (``mr.``, ``e.g.``): there the fallback starts a new
+sentence and splits the period off. :func:`tokenizer_name` says which one ran.
 """
 
 from __future__ import annotations
 
-import math
-import re
-from collections import Counter
-from collections.abc import Sequence
+import functools
+import threading
+from typing import Any
 
-_BLEU_TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?|[^\sa-z0-9]")
-_ROUGE_TOKEN = re.compile(r"[a-z0-9]+")
-
-
-def bleu_tokens(text: str) -> list[str]:
-    return _BLEU_TOKEN.findall(text.lower())
+_LOCK = threading.Lock()
+_STATE: dict[str, Any] = {}
 
 
-def rouge_tokens(text: str) -> list[str]:
-    return _ROUGE_TOKEN.findall(text.lower())
+def _sentence_splitter() -> tuple[str, Any]:
+    """(name, ``tokenize(text) -> sentences``): NLTK's English Punkt model when its data is
+    installed, else Punkt without trained parameters."""
+    with _LOCK:
+        if "split" not in _STATE:
+            from nltk.tokenize.punkt import PunktSentenceTokenizer
+
+            try:
+                from nltk.tokenize import PunktTokenizer
+
+                _STATE["split"] = ("nltk.word_tokenize (punkt_tab english)", PunktTokenizer("english").tokenize)
+            except (LookupError, ImportError, OSError):
+                _STATE["split"] = ("nltk Punkt, untrained parameters (punkt_tab not installed)",
+                                   PunktSentenceTokenizer().tokenize)
+        return _STATE["split"]
 
 
-def _ngrams(tokens: Sequence[str], n: int) -> Counter:
-    return Counter(tuple(tokens[i:i + n]) for i in range(len(tokens) - n + 1))
+def tokenizer_name() -> str:
+    """Which sentence splitter :func:`word_tokens` uses (see the module docstring)."""
+    return _sentence_splitter()[0]
 
 
-def sentence_bleu(reference: Sequence[str], hypothesis: Sequence[str], max_n: int = 4,
-                  epsilon: float = 0.1) -> float:
-    """Smoothed sentence BLEU of token lists (one reference), as NLTK with method1."""
-    hyp_len, ref_len = len(hypothesis), len(reference)
-    if hyp_len == 0:
+def word_tokens(text: str) -> list[str]:
+    """``nltk.word_tokenize(text)``, with the offline fallback of the module docstring."""
+    from nltk.tokenize import NLTKWordTokenizer
+
+    words = _STATE.get("words")
+    if words is None:
+        words = _STATE["words"] = NLTKWordTokenizer()
+    return [tok for sent in _sentence_splitter()[1](text) for tok in words.tokenize(sent)]
+
+
+def sentence_bleu(reference: list[str], hypothesis: list[str]) -> float:
+    """NLTK's smoothed sentence BLEU-4 (method1) of token lists, one reference."""
+    from nltk.translate.bleu_score import SmoothingFunction
+    from nltk.translate.bleu_score import sentence_bleu as nltk_bleu
+
+    if not hypothesis:
         return 0.0
-    log_sum = 0.0
-    for n in range(1, max_n + 1):
-        counts = _ngrams(hypothesis, n)
-        ref_counts = _ngrams(reference, n)
-        numerator = sum(min(c, ref_counts[g]) for g, c in counts.items())
-        denominator = max(1, sum(counts.values()))
-        if n == 1 and numerator == 0:
-            return 0.0
-        p = numerator / denominator if numerator else epsilon / denominator
-        log_sum += math.log(p) / max_n
-    bp = 1.0 if hyp_len > ref_len else math.exp(1 - ref_len / hyp_len)
-    return bp * math.exp(log_sum)
+    return float(nltk_bleu([reference], hypothesis, smoothing_function=SmoothingFunction().method1))
 
 
-def lcs_length(a: Sequence[str], b: Sequence[str]) -> int:
-    """Length of the longest common subsequence, bit-parallel (Hyyro 2004): O(len(b)) big-int
-    operations instead of a len(a) x len(b) table."""
-    if not a or not b:
-        return 0
-    masks: dict[str, int] = {}
-    for i, tok in enumerate(a):
-        masks[tok] = masks.get(tok, 0) | (1 << i)
-    full = (1 << len(a)) - 1
-    v = full
-    for tok in b:
-        u = v & masks.get(tok, 0)
-        v = ((v + u) | (v - u)) & full
-    return len(a) - bin(v).count("1")
+def rouge_l_f(reference: str, hypothesis: str) -> float:
+    """rouge_score's ROUGE-L F-measure with the Porter stemmer, on raw strings."""
+    scorer = _STATE.get("rouge")
+    if scorer is None:
+        from rouge_score import rouge_scorer
+
+        scorer = _STATE["rouge"] = rouge_scorer.RougeScorer(["rougeL"], use_stemmer=True)
+    return float(scorer.score(reference, hypothesis)["rougeL"].fmeasure)
 
 
-def rouge_l_f(reference: Sequence[str], hypothesis: Sequence[str]) -> float:
-    """ROUGE-L F-measure of token lists (rouge_score's ``fmeasure``)."""
-    lcs = lcs_length(reference, hypothesis)
-    if lcs == 0:
-        return 0.0
-    precision = lcs / len(hypothesis)
-    recall = lcs / len(reference)
-    return 2 * precision * recall / (precision + recall)
-
-
+@functools.lru_cache(maxsize=1 << 14)
 def caption_score(reference: str, hypothesis: str) -> float:
-    """SATORI's caption reward: (BLEU-4 smoothed + ROUGE-L F) / 2."""
-    bleu = sentence_bleu(bleu_tokens(reference), bleu_tokens(hypothesis))
-    rouge = rouge_l_f(rouge_tokens(reference), rouge_tokens(hypothesis))
-    return (bleu + rouge) / 2
+    """SATORI's caption reward: (BLEU-4 smoothed + ROUGE-L F) / 2. Cached: a GRPO group scores
+    several completions against one reference, often with repeated captions."""
+    bleu = sentence_bleu(word_tokens(reference.lower()), word_tokens(hypothesis.lower()))
+    return (bleu + rouge_l_f(reference, hypothesis)) / 2

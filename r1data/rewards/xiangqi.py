@@ -4,14 +4,17 @@ No official code was available. The formulas are a third-party reading of the pa
 (``chowfi/FineTune-LLM-OnlineRL``, citing paper sections 3.1, 3.4 and 4.2), not confirmed:
 R = r_legal + r_good + r_best + R_situation + R_format, 0/1 indicators; a move is good when
 its value is within sigma_good = 100 centipawns of the best move's (r_good = 1 for the best
-move itself); situations split |V| at 100 and 800 centipawns.
+move itself); situations split |V| at 100 and 800 centipawns. Any legal move is judged: one the
+row does not score is searched by Fairy-Stockfish (``corpora/xiangqi/oracle.py``).
 
 Completion: ``<think>..</think><answer>Move: h2e2\\nSituation: red_slight</answer>``.
 """
 
 from __future__ import annotations
 
+import logging
 import re
+from collections import Counter
 from typing import Any
 
 import numpy as np
@@ -43,21 +46,36 @@ def answer_part(text: str) -> str:
     return parsed.answer if parsed.answer is not None else text
 
 
+def _good(sign: float, best_score: float, value: float, margin: float) -> float:
+    # both values are Red-positive; the mover loses sign * (best - value) by not playing best
+    return float(sign * (float(best_score) - float(value)) <= margin)
+
+
 def move_scores(text: str, legal_moves: Any, best_move: Any, best_score: Any, scored_moves: Any,
                 scored_values: Any, side_to_move: Any, margin: float) -> tuple[float, float, float]:
-    """(r_legal, r_good, r_best) of one completion."""
-    move = parse_iccs_move(answer_part(text))
-    if move is None or not legal_moves or move not in set(legal_moves):
-        return 0.0, 0.0, 0.0
+    """(r_legal, r_good, r_best) of one completion from the row's stored scores alone (a legal
+    move outside the stored list has r_good 0; :func:`_move_rows` asks the engine instead)."""
+    return _judge(parse_iccs_move(answer_part(text)), legal_moves, best_move, best_score, scored_moves,
+                  scored_values, side_to_move, margin)[0]
+
+
+def _judge(move: str | None, legal_moves: Any, best_move: Any, best_score: Any, scored_moves: Any,
+           scored_values: Any, side_to_move: Any, margin: float) -> tuple[tuple[float, float, float], bool]:
+    """The stored-score verdict, and whether the move is legal but unscored by the row."""
+    if move is None or not legal_moves or move not in legal_moves:
+        return (0.0, 0.0, 0.0), False
     if best_move and move == best_move:
-        return 1.0, 1.0, 1.0
-    good = 0.0
-    values = dict(zip(scored_moves or [], scored_values or []))
-    if move in values and best_score is not None:
-        sign = 1.0 if str(side_to_move).lower() != "black" else -1.0
-        # both values are Red-positive; the mover loses sign * (best - value) by not playing best
-        good = float(sign * (float(best_score) - float(values[move])) <= margin)
-    return 1.0, good, 0.0
+        return (1.0, 1.0, 1.0), False
+    if best_score is None:
+        return (1.0, 0.0, 0.0), False
+    if scored_moves is not None and move in scored_moves:
+        value = scored_values[list(scored_moves).index(move)]
+        return (1.0, _good(_sign(side_to_move), best_score, value, margin), 0.0), False
+    return (1.0, 0.0, 0.0), True
+
+
+def _sign(side_to_move: Any) -> float:
+    return 1.0 if str(side_to_move).lower() != "black" else -1.0
 
 
 def format_score(text: str) -> float:
@@ -72,9 +90,21 @@ def format_score(text: str) -> float:
 
 
 _MOVE_COLUMNS = ("legal_moves", "best_move", "best_score", "scored_moves", "scored_values", "side_to_move")
+_ORACLE_COLUMNS = ("fen", "nodes")
+DEFAULT_NODES = 8000     # the corpus's evaluation budget, where a row does not say
+ORACLE_COUNTS: Counter[str] = Counter()      # this process: moves judged by the engine, or not
+_SAID: set[str] = set()
 
 
-def _move_rows(completions: Any, kw: dict[str, Any], name: str, margin: float) -> list[tuple[float, float, float] | None]:
+def _move_rows(completions: Any, kw: dict[str, Any], name: str, margin: float,
+               search_unlisted: bool = False, nodes: int | None = None) -> list[tuple[float, float, float] | None]:
+    """(r_legal, r_good, r_best) per completion; ``None`` for a row without ``legal_moves``.
+
+    With ``search_unlisted``, a legal move the row's stored lists do not score is scored by
+    the engine (``oracle.MoveOracle``: a restricted search at the row's ``nodes`` from its
+    ``fen``) and compared with the stored best score within ``margin``. Without an engine, or
+    without the ``fen`` column, such a move keeps r_good 0 (counted in ``ORACLE_COUNTS``).
+    """
     t = texts(completions)
     n = len(t)
     legal = column(kw.get("legal_moves"), n, "legal_moves", name)
@@ -83,9 +113,47 @@ def _move_rows(completions: Any, kw: dict[str, Any], name: str, margin: float) -
     moves = optional_column(kw.get("scored_moves"), n, "scored_moves", name)
     values = optional_column(kw.get("scored_values"), n, "scored_values", name)
     side = optional_column(kw.get("side_to_move"), n, "side_to_move", name)
-    return [None if legal[i] is None else
-            move_scores(t[i], legal[i], best[i], best_score[i], moves[i], values[i], side[i], margin)
-            for i in range(n)]
+    out: list[tuple[float, float, float] | None] = []
+    pending: list[tuple[int, str]] = []          # legal moves the row did not score
+    for i in range(n):
+        if legal[i] is None:
+            out.append(None)
+            continue
+        move = parse_iccs_move(answer_part(t[i]))
+        verdict, unlisted = _judge(move, legal[i], best[i], best_score[i], moves[i], values[i], side[i], margin)
+        out.append(verdict)
+        if unlisted and move is not None:
+            pending.append((i, move))
+    if not search_unlisted or not pending:
+        return out
+    fens = optional_column(kw.get("fen"), n, "fen", name)
+    budgets = optional_column(kw.get("nodes"), n, "nodes", name)
+    oracle = None
+    if any(fens[i] is None for i, _ in pending):
+        _say_once("fen", f"{name}: the rows have no 'fen' column; moves outside the stored MultiPV "
+                         "list score from that list only (0) and are counted as fallback")
+    else:
+        from r1data.corpora.xiangqi.oracle import shared_oracle
+
+        oracle = shared_oracle()
+    if oracle is None:
+        ORACLE_COUNTS["fallback"] += len(pending)
+        return out
+    queries = [(fens[i], m, int(nodes or budgets[i] or DEFAULT_NODES)) for i, m in pending]
+    for (i, _), score in zip(pending, oracle.scores(queries)):
+        if score is None:           # the engine failed on this one (logged by the oracle)
+            ORACLE_COUNTS["failed"] += 1
+            continue
+        sign = _sign(side[i])
+        ORACLE_COUNTS["by_engine"] += 1
+        out[i] = (1.0, _good(sign, best_score[i], sign * score, margin), 0.0)
+    return out
+
+
+def _say_once(key: str, message: str) -> None:
+    if key not in _SAID:
+        _SAID.add(key)
+        logging.getLogger(__name__).warning(message)
 
 
 @reward("xiangqi.legal", columns=("legal_moves",), paper=PAPER)
@@ -95,15 +163,19 @@ def legal(prompts: Any = None, completions: Any = (), *, legal_moves: Any = None
     return [None if r is None else r[0] for r in rows]
 
 
-@reward("xiangqi.good", columns=_MOVE_COLUMNS, paper=PAPER)
+@reward("xiangqi.good", columns=_MOVE_COLUMNS + _ORACLE_COLUMNS, paper=PAPER)
 def good(prompts: Any = None, completions: Any = (), *, legal_moves: Any = None, best_move: Any = None,
          best_score: Any = None, scored_moves: Any = None, scored_values: Any = None,
-         side_to_move: Any = None, margin: float = 100.0, **_: Any) -> list[float | None]:
+         side_to_move: Any = None, fen: Any = None, nodes: Any = None, margin: float = 100.0,
+         search_unlisted: bool = True, budget: int | None = None, **_: Any) -> list[float | None]:
     """1 when the move is legal and loses at most ``margin`` centipawns against the best move,
-    from the mover's side (1 for the best move; 0 for a move the engine did not score)."""
+    from the mover's side (1 for the best move). A legal move the row did not score is searched
+    by the engine (restricted search at the row's ``nodes``, or ``budget``; pooled and cached);
+    ``search_unlisted=False`` or no engine: such a move scores 0."""
     kw = dict(legal_moves=legal_moves, best_move=best_move, best_score=best_score, scored_moves=scored_moves,
-              scored_values=scored_values, side_to_move=side_to_move)
-    return [None if r is None else r[1] for r in _move_rows(completions, kw, "xiangqi.good", margin)]
+              scored_values=scored_values, side_to_move=side_to_move, fen=fen, nodes=nodes)
+    return [None if r is None else r[1]
+            for r in _move_rows(completions, kw, "xiangqi.good", margin, search_unlisted, budget)]
 
 
 @reward("xiangqi.best", columns=("legal_moves", "best_move"), paper=PAPER)
@@ -152,17 +224,19 @@ def format_(prompts: Any = None, completions: Any = (), **_: Any) -> list[float 
     return [format_score(t) for t in texts(completions)]
 
 
-@reward("xiangqi.total", columns=_MOVE_COLUMNS + ("situation",), paper=PAPER)
+@reward("xiangqi.total", columns=_MOVE_COLUMNS + _ORACLE_COLUMNS + ("situation",), paper=PAPER)
 def total(prompts: Any = None, completions: Any = (), *, legal_moves: Any = None, best_move: Any = None,
           best_score: Any = None, scored_moves: Any = None, scored_values: Any = None,
-          side_to_move: Any = None, situation: Any = None, margin: float = 100.0,
-          zero_if_bad_format: bool = False, **_: Any) -> list[float | None]:
-    """r_legal + r_good + r_best + R_situation + R_format, in [0, 5]. ``zero_if_bad_format``:
-    the third-party rule that a malformed answer scores 0 overall (off by default: unconfirmed)."""
+          side_to_move: Any = None, fen: Any = None, nodes: Any = None, situation: Any = None,
+          margin: float = 100.0, zero_if_bad_format: bool = False, search_unlisted: bool = True,
+          budget: int | None = None, **_: Any) -> list[float | None]:
+    """r_legal + r_good + r_best + R_situation + R_format, in [0, 5] (r_good as ``xiangqi.good``).
+    ``zero_if_bad_format``: the third-party rule that a malformed answer scores 0 overall (off by
+    default: unconfirmed)."""
     kw = dict(legal_moves=legal_moves, best_move=best_move, best_score=best_score, scored_moves=scored_moves,
-              scored_values=scored_values, side_to_move=side_to_move)
+              scored_values=scored_values, side_to_move=side_to_move, fen=fen, nodes=nodes)
     t = texts(completions)
-    moves = _move_rows(completions, kw, "xiangqi.total", margin)
+    moves = _move_rows(completions, kw, "xiangqi.total", margin, search_unlisted, budget)
     sit = situation_scores(t, optional_column(situation, len(t), "situation", "xiangqi.total"))
     out: list[float | None] = []
     for text, m, s in zip(t, moves, sit):
@@ -176,12 +250,15 @@ def total(prompts: Any = None, completions: Any = (), *, legal_moves: Any = None
 
 def metrics(completions: list[str], columns: dict[str, list[Any]]) -> dict[str, float | int | None]:
     """legal@1, good@1, best@1, 3-class@1 and 5-class@1 (the paper's section 4.2): means over
-    every row; a situation counts only when the move is legal."""
+    every row; a situation counts only when the move is legal. good@1 judges every legal move
+    (the engine scores the ones the row does not); ``good_moves_by_engine`` and
+    ``good_moves_fallback`` count the moves judged that way and those left at 0 without an engine."""
     n = len(completions)
-    kw = {c: columns.get(c) for c in _MOVE_COLUMNS}
+    kw = {c: columns.get(c) for c in _MOVE_COLUMNS + _ORACLE_COLUMNS}
     if kw["legal_moves"] is None:
         return {}
-    moves = _move_rows(completions, kw, "xiangqi.metrics", 100.0)
+    before = Counter(ORACLE_COUNTS)
+    moves = _move_rows(completions, kw, "xiangqi.metrics", 100.0, search_unlisted=True)
     labels = columns.get("situation") or [None] * n
     five = situation_scores(completions, labels, 5)
     three = situation_scores(completions, labels, 3)
@@ -199,5 +276,6 @@ def metrics(completions: list[str], columns: dict[str, list[Any]]) -> dict[str, 
         "3-class@1": mean([moves[i][0] * (three[i] or 0.0) for i in rows]),
         "5-class@1": mean([moves[i][0] * (five[i] or 0.0) for i in rows]),
         "format_rate": mean([format_score(completions[i]) for i in rows]),
+        "good_moves_by_engine": ORACLE_COUNTS["by_engine"] - before["by_engine"],
+        "good_moves_fallback": ORACLE_COUNTS["fallback"] - before["fallback"],
     }
-

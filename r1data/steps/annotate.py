@@ -184,3 +184,7 @@ class Annotate:
         stats.count(f"tokens_in:{name}", usage.tokens_in)
         stats.count(f"tokens_out:{name}", usage.tokens_out)
         stats.count(f"cost_usd:{name}", usage.cost_usd)
+        if usage.cache_hits:      # what the answers taken from the cache cost when asked (--estimate)
+            stats.count(f"cached_tokens_in:{name}", usage.cached_tokens_in)
+            stats.count(f"cached_tokens_out:{name}", usage.cached_tokens_out)
+            stats.count(f"cached_cost_usd:{name}", usage.cached_cost_usd)

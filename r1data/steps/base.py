@@ -17,24 +17,39 @@ so that a resumed build continues exactly.
 
 A **source** is a class ``Cls(ctx, *, param=...)`` with ``read(start) -> Iterator[dict |
 Reject]`` yielding items from position ``start`` (the same items in the same order every time)
-and optionally ``__len__`` (the number of items, when known).
+and optionally ``__len__`` (the number of items, when known). A record it cannot use is a
+``Reject`` naming the file and line, never an exception (:mod:`r1data.sourcefiles`).
+
+Provenance: a source (in ``__init__`` or ``read``) or a step calls ``ctx.record_file(path)``
+for every file of the dataset it reads; a source reading a folder sets ``root`` to it. The
+manifest's ``source_files`` lists them relative to ``root`` with sizes and SHA-256, and the
+Hub card shows them.
 """
 
 from __future__ import annotations
 
 import hashlib
 import inspect
+import os
 import typing
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
 import numpy as np
-from pydantic import ConfigDict, ValidationError, create_model
+from pydantic import ConfigDict, Field, ValidationError, create_model
 
 from r1data.registry import sources as source_registry
 from r1data.registry import steps as step_registry
+
+
+# Parameter types with ranges, for step and source signatures (checked before anything runs)
+PositiveInt = Annotated[int, Field(gt=0)]
+NonNegativeInt = Annotated[int, Field(ge=0)]
+PositiveFloat = Annotated[float, Field(gt=0)]
+NonNegativeFloat = Annotated[float, Field(ge=0)]
+Fraction = Annotated[float, Field(ge=0, le=1)]
 
 
 @dataclass
@@ -54,12 +69,33 @@ class Stats:
         self.reasons: dict[str, dict[str, int]] = {}
         self.verifiers: dict[str, list[int]] = {}
         self.counters: dict[str, float] = {}
+        # source files read: absolute path -> [bytes, sha256, kind]; the manifest lists them
+        self.files: dict[str, list] = {}
 
-    def step(self, name: str, n_in: int, n_out: int, n_rejected: int) -> None:
+    def step(self, name: str, n_in: int, n_out: int, n_rejected: int, *, expands: bool = False,
+             merges: bool = False) -> None:
+        """Count one batch through a step. Every record in must come out as a row or a reject:
+        a step declared ``expands`` may make more rows than it got (counted as ``expanded``), one
+        declared ``merges`` fewer (``merged``); any other difference is ``extra`` or ``missing``,
+        which fails the build (see :mod:`r1data.engine.accounting`)."""
         s = self.steps.setdefault(name, {"in": 0, "out": 0, "rejected": 0})
         s["in"] += n_in
         s["out"] += n_out
         s["rejected"] += n_rejected
+        delta = n_out + n_rejected - n_in
+        if delta > 0 and expands:
+            s["expanded"] = s.get("expanded", 0) + delta
+        elif delta < 0 and merges:
+            s["merged"] = s.get("merged", 0) - delta
+        elif delta > 0:
+            s["extra"] = s.get("extra", 0) + delta
+        elif delta < 0:
+            s["missing"] = s.get("missing", 0) - delta
+
+    def _merge_step(self, name: str, other: dict[str, int]) -> None:
+        s = self.steps.setdefault(name, {"in": 0, "out": 0, "rejected": 0})
+        for key, n in other.items():
+            s[key] = s.get(key, 0) + n
 
     def reject(self, step: str, reason: str, n: int = 1) -> None:
         r = self.reasons.setdefault(step, {})
@@ -73,9 +109,12 @@ class Stats:
     def count(self, key: str, n: float = 1) -> None:
         self.counters[key] = self.counters.get(key, 0) + n
 
+    def file(self, path: str, size: int, sha256: str, kind: str = "annotation") -> None:
+        self.files[path] = [size, sha256, kind]
+
     def merge(self, other: "Stats") -> None:
         for name, s in other.steps.items():
-            self.step(name, s["in"], s["out"], s["rejected"])
+            self._merge_step(name, s)
         for step, reasons in other.reasons.items():
             for reason, n in reasons.items():
                 self.reject(step, reason, n)
@@ -85,6 +124,7 @@ class Stats:
             v[1] += t
         for key, n in other.counters.items():
             self.count(key, n)
+        self.files.update(other.files)
 
     @property
     def rejected(self) -> int:
@@ -92,7 +132,7 @@ class Stats:
 
     def to_dict(self) -> dict:
         return {"steps": self.steps, "reasons": self.reasons, "verifiers": self.verifiers,
-                "counters": self.counters}
+                "counters": self.counters, "files": self.files}
 
     @classmethod
     def from_dict(cls, d: dict) -> "Stats":
@@ -101,6 +141,7 @@ class Stats:
         s.reasons = {k: dict(v) for k, v in d.get("reasons", {}).items()}
         s.verifiers = {k: list(v) for k, v in d.get("verifiers", {}).items()}
         s.counters = dict(d.get("counters", {}))
+        s.files = {k: list(v) for k, v in d.get("files", {}).items()}
         return s
 
 
@@ -115,6 +156,7 @@ class StepContext:
     stats: Stats = field(default_factory=Stats)
     output: Path | None = None              # the build's output folder (for caches)
     options: dict = field(default_factory=dict)   # build-wide options (annotator overrides, ...)
+    schema: Any = None                      # r1data.schema.RecordSchema of the rows written
 
     def rng(self, *keys: object) -> np.random.Generator:
         """A generator seeded from the spec seed, this step's name and ``keys`` (a record id).
@@ -122,6 +164,25 @@ class StepContext:
         The same record gets the same numbers whatever the batch, worker or resume point.
         """
         return record_rng(self.seed, self.step, *keys)
+
+    def record_file(self, path: str | Path, data: bytes | None = None, kind: str = "annotation") -> None:
+        """Note that the build read ``path`` (its size and SHA-256; from ``data`` when the
+        caller holds the bytes already): the manifest lists every file a corpus was built from.
+
+        ``kind`` is ``annotation`` (question, label and list files) or ``media`` (images,
+        scans, videos: many files, summarised on the Hub card). A file that cannot be read
+        is not recorded (the record that needed it is rejected anyway).
+        """
+        from r1data.sourcefiles import file_digest
+
+        key = os.path.abspath(os.fsdecode(path))
+        if key in self.stats.files and data is None:
+            return
+        try:
+            size, digest = file_digest(Path(key), data)
+        except OSError:
+            return
+        self.stats.file(key, size, digest, kind)
 
 
 def record_rng(seed: int, *keys: object) -> np.random.Generator:
@@ -138,6 +199,11 @@ class StepDef:
     params_model: Any               # pydantic model of the parameters
     stateful: bool = False
     doc: str = ""
+    expands: bool = False           # may make several rows from one record
+    merges: bool = False            # may fold several records into one row
+    # fields the step adds to every row it keeps: {name: type or {type, description}}; a spec
+    # using the step gets them appended to its schema (see r1data.spec.load_spec)
+    adds_fields: dict = field(default_factory=dict)
 
     @property
     def is_class(self) -> bool:
@@ -156,7 +222,7 @@ def params_model(target: Any, name: str, skip: int) -> Any:
     func = target.__init__ if inspect.isclass(target) else target
     sig = inspect.signature(func)
     try:
-        hints = typing.get_type_hints(func)
+        hints = typing.get_type_hints(func, include_extras=True)   # keep Annotated[..., Field(ge=1)]
     except Exception:
         hints = {}
     fields: dict[str, Any] = {}
@@ -173,14 +239,26 @@ def params_model(target: Any, name: str, skip: int) -> Any:
                         **fields)
 
 
-def step(name: str | None = None, *, stateful: bool = False) -> Callable[[Any], Any]:
-    """Register a step. The name defaults to the function's name (snake_case by convention)."""
+def step(name: str | None = None, *, stateful: bool = False, expands: bool = False,
+         merges: bool = False, adds_fields: dict | None = None) -> Callable[[Any], Any]:
+    """Register a step. The name defaults to the function's name (snake_case by convention).
+
+    The engine checks that every record a step receives comes out as a row or a
+    :class:`Reject`. A step that makes several rows from one record (questions from a scene,
+    positions from a game, rollouts from a prompt) declares ``expands=True``; one that folds
+    several records into one row declares ``merges=True``. Give parameters their ranges in the
+    signature (``per_scene: PositiveInt = 8``): ``r1data validate`` then reports a bad value.
+
+    ``adds_fields`` declares the fields the step writes into every row it keeps (``{name: type}``
+    or ``{name: {type, description}}``, in the schema language); a spec using the step has them
+    appended to its schema, so the step can end any pipeline without a schema of its own."""
 
     def deco(target: Any) -> Any:
         sname = name or target.__name__
         model = params_model(target, sname, skip=1 if inspect.isclass(target) else 2)
         step_registry.register(sname, StepDef(sname, target, model, stateful,
-                                              inspect.getdoc(target) or ""))
+                                              inspect.getdoc(target) or "", expands, merges,
+                                              dict(adds_fields or {})))
         return target
 
     return deco
@@ -201,6 +279,9 @@ class Source:
     """Base class of sources (see the module docstring)."""
 
     takes_dir: ClassVar[bool] = False   # True when the source reads ``dir`` (--source-dir)
+    # the folder the source reads (set by sources that read one): the manifest lists the files
+    # read relative to it
+    root: Path | None = None
 
     def read(self, start: int = 0) -> Iterator[dict | Reject]:  # pragma: no cover - abstract
         raise NotImplementedError

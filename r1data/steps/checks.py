@@ -13,14 +13,16 @@ import functools
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict
 
+from r1data.deadline import CallTimeout, call_with_limit
 from r1data.errors import UsageError
 from r1data.parsing import parse_think_answer, words
 from r1data.registry import Registry
 from r1data.registry import filters as filter_registry
 from r1data.registry import verifiers as verifier_registry
-from r1data.steps.base import Reject, StepContext, step
+from r1data.steps.base import PositiveFloat, Reject, StepContext, step
 
 Check = Callable[..., "bool | tuple[bool, str]"]
 
@@ -66,47 +68,78 @@ def _bind(entries: list[Any], registry: Registry, key: str) -> list[tuple[str, C
 
 
 def _run_checks(rows: list[dict], checks: list[tuple[str, Check]], ctx: StepContext,
-                prefix: str) -> Iterator[dict | Reject]:
+                prefix: str, timeout_s: float | None) -> Iterator[dict | Reject]:
     for row in rows:
         failures: list[tuple[str, str]] = []
+        faults: list[tuple[str, str, str]] = []       # (reason, check, detail): never a silent pass or fail
         for name, fn in checks:
             try:
-                result = fn(row)
-            except Exception as e:  # a check that cannot read the row fails it, with why
-                result = (False, f"{type(e).__name__}: {e}")
-            ok, detail = (result if isinstance(result, tuple) else (bool(result), ""))
-            ctx.stats.verifier(prefix + name, bool(ok))
+                result = call_with_limit(fn, timeout_s, row)
+            except CallTimeout:
+                ctx.stats.count(f"verifier_timeouts:{prefix}{name}")
+                faults.append(("timeout", name, f"no result within {timeout_s:g} s"))
+                continue
+            except Exception as e:
+                ctx.stats.count(f"verifier_errors:{prefix}{name}")
+                faults.append(("verifier_error", name, f"{type(e).__name__}: {e}"))
+                continue
+            ok, detail = _outcome(result)
+            if ok is None:
+                ctx.stats.count(f"verifier_errors:{prefix}{name}")
+                faults.append(("verifier_error", name, detail))
+                continue
+            ctx.stats.verifier(prefix + name, ok)
             if not ok:
                 failures.append((name, detail))
-        if failures:
+        if faults:
+            detail = "; ".join(f"{n}: {d}" for _, n, d in faults + [("", n, d or "failed") for n, d in failures])
+            yield Reject(row, faults[0][0], detail)
+        elif failures:
             detail = "; ".join(f"{n}: {d}" if d else n for n, d in failures)
             yield Reject(row, failures[0][0], detail)
         else:
             yield row
 
 
+def _outcome(result: Any) -> tuple[bool | None, str]:
+    """``(passed, detail)`` from what a check returned; ``(None, why)`` for anything that is not
+    a bool or ``(bool, str)`` (a check that forgot to return is a fault, not a failure)."""
+    if isinstance(result, tuple) and len(result) == 2 and isinstance(result[0], (bool, np.bool_)):
+        return bool(result[0]), str(result[1] or "")
+    if isinstance(result, (bool, np.bool_)):
+        return bool(result), ""
+    return None, f"returned {type(result).__name__} {result!r:.60}, expected true/false or (bool, detail)"
+
+
 @step("verify")
 class Verify:
-    """Check each row with the named verifiers; reject the rows that fail any."""
+    """Check each row with the named verifiers; reject the rows that fail any.
 
-    def __init__(self, ctx: StepContext, *, verifiers: list[Any]):
+    A verifier that raises rejects the row with reason ``verifier_error``, one that runs past
+    ``timeout_s`` seconds with reason ``timeout`` (the detail names it and says why); such a
+    row never counts as passed or failed in the verifier's pass rate."""
+
+    def __init__(self, ctx: StepContext, *, verifiers: list[Any], timeout_s: PositiveFloat = 30.0):
         self.ctx = ctx
         self.checks = _bind(verifiers, verifier_registry, "verifier")
+        self.timeout_s = timeout_s
 
     def __call__(self, rows: list[dict]) -> Iterator[dict | Reject]:
-        return _run_checks(rows, self.checks, self.ctx, "")
+        return _run_checks(rows, self.checks, self.ctx, "", self.timeout_s)
 
 
 @step("filter")
 class Filter:
-    """Keep the rows that pass every named quality rule."""
+    """Keep the rows that pass every named quality rule (a rule that raises or runs past
+    ``timeout_s``: ``verifier_error`` / ``timeout``, as for ``verify``)."""
 
-    def __init__(self, ctx: StepContext, *, rules: list[Any]):
+    def __init__(self, ctx: StepContext, *, rules: list[Any], timeout_s: PositiveFloat = 30.0):
         self.ctx = ctx
         self.checks = _bind(rules, filter_registry, "rule")
+        self.timeout_s = timeout_s
 
     def __call__(self, rows: list[dict]) -> Iterator[dict | Reject]:
-        return _run_checks(rows, self.checks, self.ctx, "filter.")
+        return _run_checks(rows, self.checks, self.ctx, "filter.", self.timeout_s)
 
 
 # -- generic checks ---------------------------------------------------------------------------

@@ -18,6 +18,11 @@ from r1data.steps.base import Reject, StepContext, step
 class Dedup:
     """Exact dedup on ``key`` fields (text normalised when ``normalize``), first one wins.
 
+    A binary key field (an image's bytes, or an image struct ``{bytes, path}``) counts by its
+    content: two different files of the same name are two images, one file under two names
+    is one. Readers of real data set ``image_id`` to the image's path relative to the source
+    folder (or the dataset's own image id), never to the bare file stem.
+
     State is a set of 64-bit hashes; at each checkpoint the new hashes are appended to a file
     so that a resumed build rejects exactly what an uninterrupted one would.
     """
@@ -28,8 +33,15 @@ class Dedup:
         self.seen: set[int] = set()
         self.unsaved: list[int] = []
 
+    @staticmethod
+    def summarize(stats: dict, counters: dict) -> dict:
+        """For the manifest: how many rows were duplicates, and their share of the rows seen."""
+        seen = stats.get("in", 0)
+        return {"duplicates": stats.get("rejected", 0),
+                "duplicate_rate": round(stats.get("rejected", 0) / seen, 6) if seen else None}
+
     def key_hash(self, row: dict) -> int:
-        values = [row.get(k) for k in self.key]
+        values = [_content(row.get(k)) for k in self.key]
         if self.normalize:
             values = [normalize_answer(v) if isinstance(v, str) else v for v in values]
         digest = hashlib.blake2b(json.dumps(values, sort_keys=True, default=str).encode(),
@@ -67,3 +79,12 @@ class Dedup:
             f.truncate(count * 8)
         self.seen = set(int(x) for x in data)
         self.unsaved = []
+
+
+def _content(value: object) -> object:
+    """Bytes (and image structs holding bytes) as a digest of their content, for the key."""
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return {"sha256": hashlib.sha256(value).hexdigest()}
+    if isinstance(value, dict) and isinstance(value.get("bytes"), (bytes, bytearray)):
+        return {"sha256": hashlib.sha256(value["bytes"]).hexdigest()}
+    return value

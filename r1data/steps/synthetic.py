@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from r1data.steps.base import Source, StepContext, source, step
+from r1data.steps.base import PositiveInt, Source, StepContext, source, step
 
 
 class NumberedSource(Source):
@@ -33,7 +33,7 @@ class NumberedSource(Source):
 class Synthetic(Source):
     """``count`` rows (``None``: endless) of text and numbers, row ``i`` derived from the seed and ``i``."""
 
-    def __init__(self, ctx: StepContext, *, count: int | None = None, text_words: int = 24):
+    def __init__(self, ctx: StepContext, *, count: PositiveInt | None = None, text_words: PositiveInt = 24):
         self.ctx = ctx
         self.count = count
         self.text_words = text_words

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from r1data.errors import SpecError
-from r1data.train.recipe import LoadedRecipe, RowsSpec
+from r1data.train.recipe import LoadedRecipe, RowsSpec, id_fraction
 
 
 @dataclass
@@ -128,6 +128,14 @@ def resolve_mapping(loaded: LoadedRecipe, schema: dict, reward_columns: list[str
         images = d.images or schema_role(schema, "image")
         if images is not None and images not in fields:
             raise loaded.error("an image field of the build's schema or 'none'", "data", "images", got=images)
+    system_vars: list[str] = []
+    if is_template(loaded.recipe.system_prompt):
+        # a system message per row (a corpus whose prompt states the screen size, say)
+        try:
+            system_vars = template_fields(loaded, loaded.recipe.system_prompt, fields, "prompt")
+        except SpecError as e:
+            raise loaded.error(e.expected, "system_prompt", got=e.got) from None
+        variables = list(dict.fromkeys([*variables, *system_vars]))
     missing = [c for c in reward_columns if c not in fields]
     if missing:
         raise loaded.error(f"rewards reading columns the build has ({', '.join(sorted(fields))})", "rewards",
@@ -151,13 +159,18 @@ def read_rows(corpus: Any, rows: RowsSpec, columns: list[str], loaded: LoadedRec
     sql = f"SELECT {select} FROM data WHERE split = '{rows.split}'"
     if rows.where:
         sql += f" AND ({rows.where})"
-    if rows.limit:
+    if rows.limit and rows.fraction is None:
         sql += f" LIMIT {int(rows.limit)}"
     try:
-        return con.sql(sql).to_arrow_table().to_pylist()
+        out = con.sql(sql).to_arrow_table().to_pylist()
     except duckdb.Error as e:
         raise loaded.error(f"a DuckDB condition over the corpus columns ({str(e).splitlines()[0]})",
                            stage, "rows", "where", got=rows.where) from None
+    if rows.fraction is not None:   # a stable share of the split by id (disjoint SFT / GRPO rows)
+        lo, hi = rows.fraction
+        out = [r for r in out if lo <= id_fraction(r["id"]) < hi]
+        out = out[: rows.limit] if rows.limit else out
+    return out
 
 
 def decode_images(value: Any, limit: int | None) -> list[Any] | None:
@@ -179,6 +192,22 @@ def decode_images(value: Any, limit: int | None) -> list[Any] | None:
     return out or None
 
 
+def stored_images(value: Any, limit: int | None) -> list[bytes] | None:
+    """The encoded bytes of a stored image cell or list of cells (PNG, JPEG, GIF or WebP, by
+    their magic number); None when any is missing or is not an image."""
+    from r1data.annotators.request import sniff_mime
+
+    cells = value if isinstance(value, list) else [value]
+    cells = cells[:limit] if limit else cells
+    out = []
+    for cell in cells:
+        data = cell.get("bytes") if isinstance(cell, dict) else cell
+        if not data or sniff_mime(bytes(data[:16])) is None:
+            return None
+        out.append(bytes(data))
+    return out or None
+
+
 def sample_video_frames(path: Path, count: int) -> list[Any]:
     """``count`` frames spread evenly over the video (LongVILA's linspace), as RGB PIL images.
 
@@ -186,24 +215,39 @@ def sample_video_frames(path: Path, count: int) -> list[Any]:
     """
     from PIL import Image
 
-    from r1data.corpora.longvideo.video import VideoError, open_video, read_frames, uniform_indices
+    from r1data.corpora.longvideo.video import VideoError, read_frames, uniform_indices, with_decoder
 
-    vr = open_video(path)
-    n = len(vr)
-    if n <= 0:
-        raise VideoError("zero_length", f"{path.name}: no frames")
-    try:
-        frames = read_frames(vr, uniform_indices(n, count))
+    def sample(vr: Any) -> Any:
+        if len(vr) <= 0:
+            raise VideoError("zero_length", f"{path.name}: no frames")
+        return read_frames(vr, uniform_indices(len(vr), count))
+
+    try:   # retried with one decoder thread when decord's threaded decoder fails (with_decoder)
+        frames = with_decoder(path, sample)
+    except VideoError:
+        raise
     except Exception as e:  # decord's errors for frames that do not decode (a cut-off file)
         why = str(e).strip().splitlines()[-1][:160] if str(e).strip() else type(e).__name__
         raise VideoError("truncated_video", f"{path.name}: {why}") from None
     return [Image.fromarray(f).convert("RGB") for f in frames]
 
 
+class RowSkipped(ValueError):
+    """A row the model cannot take: ``reason`` as counted in :class:`Skipped`
+    (``missing_image``, ``unreadable_video``), ``detail`` says why."""
+
+    def __init__(self, reason: str, detail: str = ""):
+        super().__init__(f"{reason}: {detail}" if detail else reason)
+        self.reason = reason
+        self.detail = detail
+
+
 class RowFormatter:
     """Turns rows into TRL examples for one model (its processing class sets the token counts).
 
     ``root`` is the build folder: relative video paths (rendered videos) are read from under it.
+    ``processing_class`` may be None where no token is counted (prompts for an API model):
+    nothing here imports torch.
     """
 
     def __init__(self, loaded: LoadedRecipe, mapping: RowMapping, processing_class: Any,
@@ -218,9 +262,12 @@ class RowFormatter:
         self.image_processor = getattr(processing_class, "image_processor", None)
         env = Environment(undefined=StrictUndefined, keep_trailing_newline=False)
         self.template = env.from_string(mapping.prompt_template)
+        system = loaded.recipe.system_prompt
+        self.system_template = env.from_string(system) if is_template(system) else None
         self.completion_template = (env.from_string(mapping.completion_template)
                                     if mapping.completion_template else None)
         self.video_errors: dict[str, str] = {}   # row id -> why its video gave no frames (first few)
+        self.last_error = ""                     # why the last row skipped was skipped
         # several questions share a video: decode each once (frames, or why it gave none)
         self._video_cache: dict[Path, list | Exception] = {}
 
@@ -237,7 +284,8 @@ class RowFormatter:
     def _prompt(self, row: dict, images: list | None) -> list[dict]:
         turns = []
         if self.recipe.system_prompt:
-            turns.append(self._turn("system", self.recipe.system_prompt.strip()))
+            system = self.system_template.render(**row) if self.system_template else self.recipe.system_prompt
+            turns.append(self._turn("system", system.strip()))
         turns.append(self._turn("user", self.template.render(**row).strip(), len(images or [])))
         return turns
 
@@ -274,6 +322,7 @@ class RowFormatter:
             return True, frames
         except VideoError as e:
             skipped.add("unreadable_video", row.get("id"))
+            self.last_error = str(e)
             if len(self.video_errors) < 10:
                 self.video_errors[str(row.get("id"))] = str(e)
             return False, None
@@ -286,8 +335,28 @@ class RowFormatter:
         images = decode_images(row.get(self.mapping.images), self.recipe.data.max_images)
         if images is None:
             skipped.add("missing_image", row.get("id"))
+            self.last_error = f"{self.mapping.images}: an image is missing or does not decode"
             return False, None
         return True, images
+
+    def prompt(self, row: dict, decode: bool = True) -> tuple[list[dict], list | None]:
+        """One row's prompt turns (system?, user) and images, exactly as GRPO sees them (no token
+        limit applied). Raises :class:`RowSkipped` when the row cannot be used.
+
+        ``decode=False`` gives stored images as their bytes, undecoded (an API model takes them
+        as stored; decoding and re-encoding costs more than the request); video frames are
+        always PIL images."""
+        if not decode and self.mapping.images is not None and self.mapping.videos is None:
+            images = stored_images(row.get(self.mapping.images), self.recipe.data.max_images)
+            if images is None:
+                raise RowSkipped("missing_image", f"{self.mapping.images}: an image is missing or is not PNG, "
+                                                  "JPEG, GIF or WebP")
+            return self._prompt(row, images), images
+        skipped = Skipped()
+        ok, images = self._images(row, skipped)
+        if not ok:
+            raise RowSkipped(next(iter(skipped.counts)), self.last_error)
+        return self._prompt(row, images), images
 
     def sft(self, rows: list[dict], max_tokens: int | None) -> tuple[list[dict], Skipped]:
         """``messages`` (+ ``images``) examples; rows with no target text or too long are skipped."""

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import hashlib
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from r1data.errors import SpecError, UnknownNameError
 from r1data.spec import RewardSpec
@@ -37,7 +38,24 @@ class RowsSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
     split: str = "train"
     where: str | None = Field(None, description="a DuckDB condition over the corpus columns")
+    fraction: tuple[float, float] | None = Field(
+        None, description="[lo, hi): the rows whose id hashes into this part of [0, 1) (a stable hash), so two "
+                          "stages can take disjoint shares of one split, e.g. SFT [0, 0.3333], GRPO [0.3333, 1]")
     limit: int | None = Field(None, gt=0)
+
+    @field_validator("fraction")
+    @classmethod
+    def _fraction(cls, v: tuple[float, float] | None) -> tuple[float, float] | None:
+        if v is not None and not 0.0 <= v[0] < v[1] <= 1.0:
+            raise ValueError("fraction must be [lo, hi) with 0 <= lo < hi <= 1")
+        return v
+
+
+def id_fraction(row_id: object) -> float:
+    """Where a row id falls in [0, 1): the first 8 bytes of its BLAKE2b hash (stable across runs,
+    machines and Python versions), for :attr:`RowsSpec.fraction`."""
+    digest = hashlib.blake2b(str(row_id).encode("utf-8"), digest_size=8).digest()
+    return int.from_bytes(digest, "big") / 2**64
 
 
 class StageSpec(BaseModel):
@@ -88,7 +106,8 @@ class Recipe(BaseModel):
     description: str = ""
     paper: str = ""
     dtype: Literal["auto", "float32", "bfloat16", "float16"] | None = None
-    system_prompt: str = ""
+    system_prompt: str = Field("", description="the system message; a Jinja template over the row's fields "
+                                               "when it has {{ }} (one message per row)")
     data: DataSpec = DataSpec()
     sft: StageSpec = StageSpec()
     grpo: StageSpec = StageSpec()
@@ -121,8 +140,12 @@ def trl_fields(stage: str) -> frozenset[str]:
     return frozenset(f.name for f in dataclasses.fields(cls) if f.init)
 
 
-def load_recipe(name_or_path: str | Path, assets: Any = None) -> LoadedRecipe:
-    """Load and check a recipe given by path or by name (``scene30k`` -> ``train/scene30k.yaml``)."""
+def load_recipe(name_or_path: str | Path, assets: Any = None, *, check_trl: bool = True) -> LoadedRecipe:
+    """Load and check a recipe given by path or by name (``scene30k`` -> ``train/scene30k.yaml``).
+
+    ``check_trl=False`` leaves out the check of the stages' TRL config keys, which imports TRL
+    (and torch): what reads only the prompt side of a recipe (``r1data eval --model`` with an
+    API model, the rollout step) does not need the ``train`` extra."""
     from r1data.assets import Assets
 
     assets = assets or Assets.from_workspace()
@@ -137,13 +160,13 @@ def load_recipe(name_or_path: str | Path, assets: Any = None) -> LoadedRecipe:
         raise_problems(file, pydantic_problems(e, file, lines))
         raise AssertionError("unreachable") from None
     loaded = LoadedRecipe(recipe, path, lines)
-    problems = check_recipe(loaded)
+    problems = check_recipe(loaded, check_trl=check_trl)
     if problems:
         raise SpecError.from_problems(file, problems)
     return loaded
 
 
-def check_recipe(loaded: LoadedRecipe) -> list[str]:
+def check_recipe(loaded: LoadedRecipe, check_trl: bool = True) -> list[str]:
     """Every problem of the TRL config keys and the rewards, as ``FILE:LINE: KEY: expected`` lines."""
     r = loaded.recipe
     problems: list[str] = []
@@ -151,7 +174,7 @@ def check_recipe(loaded: LoadedRecipe) -> list[str]:
     def problem(loc: tuple, expected: str) -> None:
         problems.append(f"{loaded.where(*loc)}: {key_path(loc)}: {expected}")
 
-    for stage in ("sft", "grpo"):
+    for stage in ("sft", "grpo") if check_trl else ():
         known = trl_fields(stage)
         cls = "SFTConfig" if stage == "sft" else "GRPOConfig"
         for key in getattr(r, stage).config:

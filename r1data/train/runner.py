@@ -60,12 +60,18 @@ def resolve_rewards(req: TrainRequest, corpus_name: str) -> tuple[list[RewardSpe
 
 
 def load_reward_funcs(specs: list[RewardSpec]) -> tuple[list[Any], list[float], list[str]]:
-    """TRL reward callables (parameters bound), their weights and the columns they read."""
+    """TRL reward callables (parameters bound), their weights and the columns they read.
+
+    Rewards that run a model (a judge behind an API profile, an embedding model) become
+    ``async`` (:func:`r1data.rewards.judged.as_async_reward`): TRL gathers them, so they wait
+    on their models at the same time rather than one after the other."""
     from r1data import rewards
+    from r1data.rewards.judged import as_async_reward
 
     funcs, weights, columns = [], [], []
     for s in specs:
-        funcs.append(rewards.load(s.reward, **s.params))
+        fn = rewards.load(s.reward, **s.params)
+        funcs.append(fn if rewards.info(s.reward).rule_based else as_async_reward(fn))
         weights.append(float(s.weight))
         columns.extend(rewards.info(s.reward).columns)
     return funcs, weights, list(dict.fromkeys(columns))

@@ -16,7 +16,7 @@ from r1data.corpora.earthreason.landcover import CLASSES, make_scene, position_w
 from r1data.corpora.vqa_verify.scene import encode_jpeg
 from r1data.errors import UsageError
 from r1data.steps.synthetic import NumberedSource
-from r1data.steps.base import Reject, Source, StepContext, record_rng, source, step
+from r1data.steps.base import PositiveInt, Reject, Source, StepContext, record_rng, source, step
 
 
 @source("procedural_aerial")
@@ -33,7 +33,7 @@ class ProceduralAerial(NumberedSource):
 @step("render_aerial_scenes")
 def render_aerial_scenes(rows: list[dict], ctx: StepContext, *, size: int = 512,
                          targets: list[str] | None = None, empty_rate: float = 0.1,
-                         min_target_pixels: int = 64, questions_per_image: int = 3,
+                         min_target_pixels: int = 64, questions_per_image: PositiveInt = 3,
                          jpeg_quality: int = 90) -> Iterator[dict | Reject]:
     """Paint each numbered scene and choose its target: rows get ``image`` (JPEG), ``width``,
     ``height``, ``target_class``, ``empty``, the boolean ``mask_array`` and, for the question

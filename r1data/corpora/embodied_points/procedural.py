@@ -18,7 +18,8 @@ from collections.abc import Iterable, Iterator
 from r1data.corpora.embodied_points.tasks import ABILITIES, ofg_tasks, reg_tasks, rrg_tasks, vtg_tasks
 from r1data.errors import UsageError
 from r1data.steps.synthetic import NumberedSource
-from r1data.steps.base import Reject, Source, StepContext, source, step
+from r1data.steps.base import (NonNegativeFloat, NonNegativeInt, PositiveInt, Reject, Source, StepContext,
+                              source, step)
 
 
 @source("tabletop_scenes")
@@ -67,15 +68,24 @@ def render_tabletop(rows: Iterable[dict], ctx: StepContext, *, width: int = 640,
         yield {**row, "_scene": scene, "image": buf.getvalue()}
 
 
-@step("point_tasks")
-def point_tasks(rows: Iterable[dict], ctx: StepContext, *, per_scene: dict[str, int] | None = None,
+@step("point_tasks", expands=True)
+def point_tasks(rows: Iterable[dict], ctx: StepContext, *, per_scene: dict[str, NonNegativeInt] | None = None,
+                ratios: dict[str, NonNegativeFloat] | None = None, tasks_per_scene: PositiveInt = 4,
                 rrg_types: dict[str, float] | None = None) -> Iterator[dict | Reject]:
-    """Expand each rendered scene into up to ``per_scene[ability]`` rows per ability (distinct
-    targets); RRG rows take a ``data_type`` from ``rrg_types`` (fsd_free_point, point_ref weights)."""
-    per = per_scene or {"REG": 1, "RRG": 1, "OFG": 1, "VTG": 1}
-    types = rrg_types or {"fsd_free_point": 0.6, "point_ref": 0.4}
-    if set(per) - set(ABILITIES):
-        raise UsageError(f"point_tasks: per_scene keys must be among {', '.join(ABILITIES)}, got {sorted(per)}")
+    """Expand each rendered scene into task rows (distinct targets). Either ``per_scene``: up to
+    ``per_scene[ability]`` rows per ability; or ``ratios``: ``tasks_per_scene`` abilities drawn
+    with these weights (Embodied-Points-200K's mix: REG 27 %, RRG 36 %, OFG 20 %, VTG 16 %).
+    RRG rows take a ``data_type`` from ``rrg_types`` (fsd_free_point, point_ref weights)."""
+    if per_scene is not None and ratios is not None:
+        raise UsageError("point_tasks: give per_scene (fixed counts) or ratios (a mix), not both")
+    types = rrg_types or {"fsd_free_point": 0.45, "point_ref": 0.55}
+    for name, given in (("per_scene", per_scene), ("ratios", ratios)):
+        if given is not None and (set(given) - set(ABILITIES) or min(given.values(), default=0) < 0):
+            raise UsageError(f"point_tasks: {name} keys must be among {', '.join(ABILITIES)} with values >= 0, "
+                             f"got {given}")
+    if ratios is not None and (sum(ratios.values()) <= 0 or tasks_per_scene < 1):
+        raise UsageError(f"point_tasks: ratios must have a positive weight and tasks_per_scene >= 1, got {ratios}")
+    fixed = per_scene if per_scene is not None else (None if ratios is not None else dict.fromkeys(ABILITIES, 1))
     if set(types) - {"fsd_free_point", "point_ref"} or sum(types.values()) <= 0:
         raise UsageError(f"point_tasks: rrg_types must weight fsd_free_point / point_ref, got {types}")
     for row in rows:
@@ -84,6 +94,7 @@ def point_tasks(rows: Iterable[dict], ctx: StepContext, *, per_scene: dict[str, 
             yield row
             continue
         rng = ctx.rng(row["scene_id"])
+        per = fixed if fixed is not None else _draw_mix(ratios, tasks_per_scene, ctx.rng(row["scene_id"], "mix"))
         tasks = (reg_tasks(scene, rng, per.get("REG", 0)) + rrg_tasks(scene, rng, per.get("RRG", 0), types)
                  + ofg_tasks(scene, rng, per.get("OFG", 0)) + vtg_tasks(scene, rng, per.get("VTG", 0)))
         if not tasks:
@@ -95,4 +106,14 @@ def point_tasks(rows: Iterable[dict], ctx: StepContext, *, per_scene: dict[str, 
         for k, task in enumerate(tasks):
             ctx.stats.count(f"ability.{task['ability']}")
             yield {"id": f"{row['scene_id']}-{task['ability'].lower()}{k}", "source": row.get("source", "procedural"),
-                   "kind": row.get("kind", ""), "image": row["image"], "objects": objects, **task}
+                   "kind": row.get("kind", ""), "images": [row["image"]], "objects": objects, **task}
+
+
+def _draw_mix(ratios: dict[str, float] | None, n: int, rng: "np.random.Generator") -> dict[str, int]:
+    """How many tasks of each ability one scene gets: ``n`` draws with the ``ratios`` weights."""
+    import numpy as np
+
+    names = list(ratios or {})
+    p = np.array([ratios[k] for k in names], dtype=np.float64)   # type: ignore[index]
+    counts = np.bincount(rng.choice(len(names), n, p=p / p.sum()), minlength=len(names))
+    return {k: int(c) for k, c in zip(names, counts)}

@@ -17,6 +17,7 @@ from pathlib import Path
 from r1data.corpora.longvideo.script import Script, make_script
 from r1data.corpora.longvideo.video import VIDEO_SUFFIXES
 from r1data.errors import UsageError
+from r1data.sourcefiles import BadRecord, decode_line, is_regular_file, printable
 from r1data.steps.base import Reject, Source, StepContext, source
 
 
@@ -52,10 +53,12 @@ def _video_id(path: Path, root: Path) -> str:
     """A stable id from the path under the folder: ``cooking/day 1.mp4`` -> ``cooking_day_1``
     (a listed video outside the list's folder: from its whole path)."""
     try:
-        rel = path.relative_to(root).with_suffix("")
+        parts = list(path.relative_to(root).parts)
     except ValueError:
-        rel = path.with_suffix("").relative_to(path.anchor)
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", "_".join(rel.parts)).strip("_") or "video"
+        parts = list(path.parts[1:] if path.is_absolute() else path.parts)
+    if parts:
+        parts[-1] = Path(parts[-1]).stem
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", "_".join(parts)).strip("_.") or "video"   # never "." or ".."
 
 
 @source("video_folder")
@@ -65,47 +68,82 @@ class VideoFolder(Source):
     folder or absolute; blank lines and ``#`` comments ignored), in its order.
 
     Unreadable files are not skipped here: the ``probe_video`` step rejects them with the
-    reason, so they show in the rejects table.
+    reason, so they show in the rejects table. A file name that is not UTF-8 (in the folder,
+    or a line of the list) is rejected here (``bad_file_name``, ``bad_encoding``): its name
+    could not be stored.
     """
 
     takes_dir = True
 
     def __init__(self, ctx: StepContext, *, dir: str, recursive: bool = True):
+        self.ctx = ctx
         given = Path(dir).expanduser()
+        self.entries: list[Path | tuple[str, BadRecord]] = []
         if given.is_file():
+            if not is_regular_file(given):
+                raise UsageError(f"--source-dir {dir}: not a regular file or folder")
             self.root = given.resolve().parent
-            self.paths = []
-            for line in given.read_text().splitlines():
-                line = line.split("#", 1)[0].strip()
-                if line:
-                    path = Path(line).expanduser()
-                    self.paths.append(path if path.is_absolute() else self.root / path)
-            if not self.paths:
+            try:
+                lines = given.read_bytes().splitlines()
+            except OSError as e:
+                raise UsageError(f"--source-dir {dir}: cannot read ({e.strerror or e})") from None
+            for n, raw in enumerate(lines, 1):
+                where = f"{printable(given.name)}:{n}"
+                try:
+                    line = decode_line(raw, where).split("#", 1)[0].strip()
+                except BadRecord as e:
+                    self.entries.append((where, BadRecord(e.reason, f"{e.detail}: {printable(raw.strip())} cannot "
+                                                                    "be stored; rename the file and the line")))
+                    continue
+                if "\0" in line:
+                    self.entries.append((where, BadRecord("bad_path", f"{where}: the path holds a NUL byte")))
+                elif line:
+                    try:
+                        path = Path(line).expanduser()
+                    except RuntimeError:   # ~name of no such user: a plain path
+                        path = Path(line)
+                    self.entries.append(path if path.is_absolute() else self.root / path)
+            if not self.entries:
                 raise UsageError(f"--source-dir {dir}: the list names no video")
+            ctx.record_file(given)
             return
         if not given.is_dir():
             raise UsageError(f"--source-dir {dir}: no such folder or list file (source video_folder reads a "
                              f"folder of {', '.join(VIDEO_SUFFIXES)} files, or a text file listing videos)")
         pattern = "**/*" if recursive else "*"
         self.root = given.resolve()
-        self.paths = sorted(p for p in self.root.glob(pattern)
-                            if p.suffix.lower() in VIDEO_SUFFIXES and not p.name.startswith("."))
-        if not self.paths:
+        self.entries = sorted(p for p in self.root.glob(pattern)
+                              if p.suffix.lower() in VIDEO_SUFFIXES and not p.name.startswith("."))
+        if not self.entries:
             raise UsageError(f"--source-dir {dir}: no {', '.join(VIDEO_SUFFIXES)} files in it")
 
+    @property
+    def paths(self) -> list[Path]:
+        return [p for p in self.entries if isinstance(p, Path)]
+
     def __len__(self) -> int:
-        return len(self.paths)
+        return len(self.entries)
 
     def read(self, start: int = 0) -> Iterator[dict | Reject]:
-        for path in self.paths[start:]:
+        for entry in self.entries[start:]:
+            if isinstance(entry, tuple):
+                where, e = entry
+                yield Reject({"id": where, "video_id": "", "source": "folder"}, e.reason, e.detail)
+                continue
+            path = entry
             vid = _video_id(path, self.root)
-            row: dict = {"id": vid, "video_id": vid, "video_path": str(path), "videos": str(path),
+            shown = printable(str(path))
+            row: dict = {"id": vid, "video_id": vid, "video_path": shown, "videos": shown,
                          "source": "folder", "script": None}
-            log = path.with_name(path.stem + ".events.json")
-            if log.is_file():
+            if shown != str(path):
+                yield Reject(row, "bad_file_name", f"{shown}: the file name is not UTF-8; rename it")
+                continue
+            log = path.parent / (path.stem + ".events.json")
+            if path.name and log.is_file():
                 try:
-                    row["script"] = Script.from_json(log.read_text())
-                except (ValueError, OSError) as e:
-                    yield Reject(row, "bad_event_log", f"{log.name}: {e}")
+                    row["script"] = Script.from_json(log.read_text(encoding="utf-8"))
+                except (ValueError, OSError, TypeError, KeyError) as e:
+                    yield Reject(row, "bad_event_log", f"{log.name}: {type(e).__name__}: {e}")
                     continue
+                self.ctx.record_file(log)
             yield row

@@ -16,16 +16,17 @@ import hashlib
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from r1data.corpora.longvideo.questions import CATEGORIES, CATEGORY_SENTENCES
 from r1data.corpora.longvideo.render import render_video
 from r1data.corpora.longvideo.video import (VideoError, clip_frame_indices, clip_spans, format_timestamp,
-                                            open_video, probe_video, read_frames, uniform_indices, write_clips)
+                                            probe_video, read_frames, uniform_indices, with_decoder, write_clips)
 from r1data.errors import UsageError
 from r1data.registry import steps as step_registry
-from r1data.steps.base import Reject, StepContext, step, validate_params
+from r1data.steps.base import PositiveInt, Reject, StepContext, step, validate_params
 
 
 def build_folder(ctx: StepContext) -> Path:
@@ -81,13 +82,15 @@ def probe_video_step(rows: list[dict], ctx: StepContext, *, min_seconds: float =
             continue
         row.update(video_frames=info.n_frames, video_fps=info.fps, video_duration=info.duration,
                    video_width=info.width, video_height=info.height)
+        if row.get("source") == "folder":   # a source file (rendered videos are the build's own)
+            ctx.record_file(row["video_path"], kind="media")
         ctx.stats.count("video_seconds", info.duration)
         yield row
 
 
 @step("cut_clips")
-def cut_clips(rows: list[dict], ctx: StepContext, *, clip_seconds: float = 10.0, frames_per_clip: int = 4,
-              frame_height: int = 0, write_clip_files: bool = False, max_clips: int = 2000,
+def cut_clips(rows: list[dict], ctx: StepContext, *, clip_seconds: float = 10.0, frames_per_clip: PositiveInt = 4,
+              frame_height: int = 0, write_clip_files: bool = False, max_clips: PositiveInt = 2000,
               folder: str = "clips") -> Iterator[dict | Reject]:
     """Split each video into ``clip_seconds`` clips and decode ``frames_per_clip`` frames
     spread evenly in each (scaled down to ``frame_height`` rows when > 0, for the captioner:
@@ -105,15 +108,18 @@ def cut_clips(rows: list[dict], ctx: StepContext, *, clip_seconds: float = 10.0,
         if len(spans) > max_clips:
             yield Reject(row, "too_long", f"{len(spans)} clips of {clip_seconds:g} s > max_clips {max_clips}")
             continue
-        try:
-            vr = open_video(row["video_path"])
+        def clip_frames(vr: Any) -> np.ndarray:
             per_clip = clip_frame_indices(spans, row["video_fps"], len(vr), frames_per_clip)
+            return read_frames(vr, np.concatenate(per_clip), height=frame_height)
+
+        try:
             try:
-                frames = read_frames(vr, np.concatenate(per_clip), height=frame_height)
+                frames = with_decoder(row["video_path"], clip_frames)
+            except VideoError:
+                raise
             except Exception as e:  # decord (DECORDError) fails mid-file on a damaged stream
                 raise VideoError("truncated_video", f"decoding clip frames: {type(e).__name__}: "
                                                     f"{str(e).strip()[:160]}") from None
-            del vr
             if write_clip_files:
                 paths = write_clips(row["video_path"], build_folder(ctx) / folder / row["video_id"], clip_seconds)
                 row["clip_paths"] = [str(p) for p in paths]
@@ -218,10 +224,13 @@ def cache_frames(rows: list[dict], ctx: StepContext, *, frames: int = 0, height:
         path = root / rel
         if not path.exists():
             try:
-                vr = open_video(row["video_path"])
-                data = read_frames(vr, uniform_indices(len(vr), frames), height=height)
+                data = with_decoder(row["video_path"],
+                                    lambda vr: read_frames(vr, uniform_indices(len(vr), frames), height=height))
             except VideoError as e:
                 yield Reject(row, e.reason, e.detail)
+                continue
+            except Exception as e:  # decord's errors for frames that do not decode
+                yield Reject(row, "truncated_video", f"caching frames: {type(e).__name__}: {str(e).strip()[:160]}")
                 continue
             path.parent.mkdir(parents=True, exist_ok=True)
             tmp = path.with_name(f".{path.stem}.part.npy")
@@ -231,7 +240,7 @@ def cache_frames(rows: list[dict], ctx: StepContext, *, frames: int = 0, height:
         yield row
 
 
-@step("plan_questions")
+@step("plan_questions", expands=True)
 def plan_questions(rows: list[dict], ctx: StepContext, *,
                    categories: list[str] = list(CATEGORIES)) -> Iterator[dict | Reject]:
     """One question row per video and category (``problem_type``), with LongVideo-Reason's

@@ -13,8 +13,10 @@ import json
 import shutil
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -24,6 +26,9 @@ from r1data.steps.base import RecordError
 VIDEO_SUFFIXES = (".mp4", ".mkv", ".webm", ".mov", ".avi")
 # codecs decord 0.6 (its bundled FFmpeg) decodes; AV1 is the common one it cannot
 DECODABLE = {"h264", "hevc", "vp8", "vp9", "mpeg4", "mpeg2video", "mpeg1video", "mjpeg", "theora"}
+
+
+T = TypeVar("T")
 
 
 class VideoError(RecordError):
@@ -57,8 +62,11 @@ def ffprobe_codec(path: str | Path) -> str | None:
     return str(streams[0].get("codec_name")) if streams else None
 
 
-def open_video(path: str | Path):  # -> decord.VideoReader
-    """A decord reader, or :class:`VideoError` saying why the file cannot be read."""
+def open_video(path: str | Path, num_threads: int = 0):  # -> decord.VideoReader
+    """A decord reader, or :class:`VideoError` saying why the file cannot be read.
+
+    ``num_threads`` 0 is decord's default (FFmpeg picks, several threads on a multi-core
+    machine); see :func:`with_decoder` for why 1 is sometimes needed."""
     import decord
 
     p = Path(path)
@@ -74,7 +82,7 @@ def open_video(path: str | Path):  # -> decord.VideoReader
     if size == 0:
         raise VideoError("zero_length", f"{p}: the file is empty")
     try:
-        return decord.VideoReader(str(p), ctx=decord.cpu(0))
+        return decord.VideoReader(str(p), ctx=decord.cpu(0), num_threads=num_threads)
     except Exception as e:  # decord raises RuntimeError / DECORDError with ffmpeg's words
         raise _classify(p, e) from None
 
@@ -93,21 +101,53 @@ def _classify(path: Path, error: Exception) -> VideoError:
     return VideoError("corrupt_video", f"{path.name}: not a readable video ({msg})")
 
 
+def with_decoder(path: str | Path, read: Callable[[Any], T]) -> T:
+    """``read(reader)`` on a decord reader of ``path``; if decoding fails, once more with one
+    decoder thread before giving up (the second attempt's error propagates).
+
+    decord's default multithreaded decoder fails on some valid files: a VP9 WebM encoded in
+    realtime mode (``-deadline realtime``) stops with "Thread worker: Error sending packet"
+    (``avcodec_send_packet`` returns EAGAIN; dmlc/decord issue 246), while one or two
+    threads read every frame. A :class:`VideoError` from ``read`` is final.
+    """
+    vr = open_video(path)
+    try:
+        return read(vr)
+    except VideoError:
+        raise
+    except Exception:
+        del vr
+    return read(open_video(path, num_threads=1))
+
+
+class _FrameError(RuntimeError):
+    """A frame that does not decode (retried single-threaded, then a ``truncated_video``)."""
+
+
+def _last_line(error: Exception) -> str:
+    text = str(error).strip()
+    return text.splitlines()[-1][:160] if text else type(error).__name__
+
+
 def probe_video(path: str | Path, min_seconds: float = 1.0) -> VideoInfo:
     """Frame count, fps and size of a video whose first and last frames decode.
 
     Decoding the last frame catches files cut short after a complete header.
     """
-    vr = open_video(path)
-    n = len(vr)
-    fps = float(vr.get_avg_fps() or 0.0)
-    if n <= 0 or fps <= 0:
-        raise VideoError("zero_length", f"{Path(path).name}: {n} frames at {fps:g} fps")
+    def first_and_last(vr: Any) -> tuple[int, float, np.ndarray]:
+        n = len(vr)
+        fps = float(vr.get_avg_fps() or 0.0)
+        if n <= 0 or fps <= 0:
+            raise VideoError("zero_length", f"{Path(path).name}: {n} frames at {fps:g} fps")
+        try:
+            return n, fps, vr.get_batch([0, n - 1]).asnumpy()
+        except Exception as e:
+            raise _FrameError(f"frame {n - 1} of {n} does not decode ({_last_line(e)})") from None
+
     try:
-        first_last = vr.get_batch([0, n - 1]).asnumpy()
-    except Exception as e:
-        raise VideoError("truncated_video", f"{Path(path).name}: frame {n - 1} of {n} does not decode "
-                                            f"({str(e).strip().splitlines()[-1][:160] if str(e).strip() else e})") from None
+        n, fps, first_last = with_decoder(path, first_and_last)
+    except _FrameError as e:
+        raise VideoError("truncated_video", f"{Path(path).name}: {e}") from None
     info = VideoInfo(n, fps, int(first_last.shape[2]), int(first_last.shape[1]))
     if info.duration < min_seconds:
         raise VideoError("too_short", f"{Path(path).name}: {info.duration:.2f} s < {min_seconds:g} s")

@@ -6,7 +6,8 @@ The corpus's Python, by role:
 * ``procedural.py`` the embedded default source: procedural indoor rooms
 * ``readers.py``    real sources: ScanQA, SQA3D, ScanRefer / Nr3D over ScanNet scans
 * ``scannet.py``    ScanNet scans: PLY, axis alignment, object boxes, the folder layout
-* ``render.py``     ``render_views`` and ``sample_point_cloud``: images and points of a scene
+* ``render.py``     ``render_views`` and ``sample_point_cloud``: candidate views (r1data.render3d) and points
+* ``views.py``      ``select_views``: 3D-R1's dynamic view selection per question
 * ``questions.py``  ``generate_questions``: ScanQA-, SQA3D- and ScanRefer-style questions
 * ``reasoning.py``  the programmatic annotator writing 3D-R1's ``<think>/<answer>`` chains
 * ``verifiers.py``  the corpus's verifiers
@@ -15,5 +16,5 @@ The corpus's Python, by role:
 """
 
 # Importing the modules registers their steps, sources and verifiers.
-from r1data.corpora.scene30k import procedural, questions, reasoning, render, scene, verifiers  # noqa: F401,E402
+from r1data.corpora.scene30k import procedural, questions, reasoning, render, scene, verifiers, views  # noqa: F401,E402
 from r1data.corpora.scene30k import readers  # noqa: F401,E402  (ScanQA / SQA3D / ScanRefer / Nr3D sources)

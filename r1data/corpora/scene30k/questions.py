@@ -18,7 +18,7 @@ from r1data.corpora.scene30k.procedural import CATALOG
 from r1data.corpora.scene30k.scene import Question, Scene, SceneObject
 from r1data.errors import UsageError
 from r1data.parsing import format_box3d
-from r1data.steps.base import StepContext, step
+from r1data.steps.base import NonNegativeFloat, PositiveInt, StepContext, step
 
 NUMBER_WORDS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"]
 ALL_CATEGORIES = sorted({k.category for kinds in CATALOG.values() for k in kinds})
@@ -257,17 +257,19 @@ def question_rows(row: dict, questions: list[Question]) -> Iterator[dict]:
     for k, q in enumerate(questions):
         qid = q.question_id or f"{scene.scene_id}-{q.family[:3]}{k:02d}"
         yield {**row, "id": qid, "scene_id": scene.scene_id, "source": q.source, "room_type": scene.room_type,
-               "question_type": q.family, "situation": q.situation, "question": q.question,
+               "question_type": q.family, "situation": q.situation, "agent_pose": q.agent_pose,
+               "question": q.question,
                "answer": q.answers[0] if q.answers else None, "answers": list(q.answers),
                "object_ids": list(q.object_ids), "target_box": q.target_box, "objects": objects,
                "question_obj": q}
 
 
-@step("generate_questions")
-def generate_questions(rows: list[dict], ctx: StepContext, *, per_scene: int = 8,
-                       families: dict[str, float] | None = None) -> Iterator[dict]:
+@step("generate_questions", expands=True)
+def generate_questions(rows: list[dict], ctx: StepContext, *, per_scene: PositiveInt = 8,
+                       families: dict[str, NonNegativeFloat] | None = None) -> Iterator[dict]:
     """Expand each scene into question rows: the source's own questions when it has them,
-    else ``per_scene`` questions drawn from ``families`` (name -> weight)."""
+    else ``per_scene`` questions drawn from ``families`` (name -> weight), each about objects
+    that the rendered views show (when ``render_views`` ran first)."""
     families = families or {name: 1.0 for name in FAMILIES}
     unknown = sorted(set(families) - set(FAMILIES))
     if unknown:
@@ -281,6 +283,8 @@ def generate_questions(rows: list[dict], ctx: StepContext, *, per_scene: int = 8
             yield from question_rows(row, scene.questions)
             continue
         rng = ctx.rng(scene.scene_id)
+        # ask only about objects some rendered view shows (all of them, for a count)
+        shown = row["_views"].shown() if row.get("_views") is not None else None
         questions: list[Question] = []
         seen: set[tuple[str, str]] = set()
         for _ in range(per_scene * 4):
@@ -289,6 +293,9 @@ def generate_questions(rows: list[dict], ctx: StepContext, *, per_scene: int = 8
             family = names[int(rng.choice(len(names), p=weights))]
             q = FAMILIES[family](scene, rng)
             if q is None or (q.situation, q.question) in seen:
+                continue
+            if shown is not None and not set(q.object_ids) <= shown:
+                ctx.stats.count("questions_not_shown")
                 continue
             seen.add((q.situation, q.question))
             questions.append(q)

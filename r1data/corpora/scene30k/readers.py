@@ -7,11 +7,17 @@ scene, scenes sorted by id, questions in file order::
 
     {"id": "scene0000_00", "scene": Scene(objects=..., points=..., questions=[Question, ...])}
 
-A scene whose scan is missing or unreadable becomes a ``Reject`` (``missing_scene`` /
-``unreadable_scene``) and the build goes on. Questions naming object ids the scan lacks are
+An annotation entry that cannot be used (not an object, a field missing or of the wrong type,
+not UTF-8, no answer) is a ``Reject`` naming its file and entry (``ScanQA_v1.0_train.json[12]``,
+``nr3d.csv:40``); these come first, in file order, then the scenes. A scene whose scan is
+missing or unreadable becomes a ``Reject`` (``missing_scene`` / ``unreadable_scene``) and the
+build goes on. Questions naming object ids the scan lacks are
 kept as they are (the ``scene30k_object_ids_exist`` verifier rejects them later); a referring
 question whose target is absent gets no answer and no ``target_box``. SQA3D questions, which
-come without object ids, get the ids of the objects their text names (:func:`mentioned_objects`).
+come without object ids, get the ids of the objects their text names (:func:`mentioned_objects`),
+and their agent pose moved into the scan's axis-aligned frame (``agent_pose``).
+
+Every file read (annotation files, scan files) is recorded for the manifest.
 
 Where the files go under ``--source-dir``: docs/scene30k-sources.md.
 """
@@ -19,44 +25,24 @@ Where the files go under ``--source-dir``: docs/scene30k-sources.md.
 from __future__ import annotations
 
 import csv
-import json
 import re
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
 
-from r1data.corpora.scene30k.scannet import ScanError, ScanGeometry, ScanNetLayout, find_file
+from r1data.corpora.scene30k.annotations import (decode_stimulus, nr3d_question, read_scan_list,  # noqa: F401
+                                                 referring_question, scanqa_family, scanqa_question,
+                                                 scanrefer_question, sqa3d_question)
+from r1data.corpora.scene30k.scannet import ScanError, ScanGeometry, ScanNetLayout, align_agent_pose, find_file
 from r1data.corpora.scene30k.scene import Question, Scene, SceneObject
 from r1data.errors import UsageError
 from r1data.parsing import format_box3d
+from r1data.sourcefiles import BadRecord, is_regular_file, load_json_file
 from r1data.steps.base import Reject, Source, StepContext, source
-
-REFERRING_TEMPLATE = 'Find the object described as: "{description}". Give its 3D box.'
-
-# ScanQA has no question types: the leading words decide (first match wins; else relation)
-_SCANQA_FAMILIES = [
-    ("counting", re.compile(r"^\s*how many\b", re.I)),
-    ("existence", re.compile(r"^\s*(is|are) there\b", re.I)),
-    ("attribute", re.compile(r"^\s*what\s+(is\s+the\s+|are\s+the\s+)?(colou?r|shape|material|pattern)\b", re.I)),
-]
-
-
-def scanqa_family(question: str) -> str:
-    """attribute | counting | existence | relation, from a ScanQA question's leading words."""
-    for family, pattern in _SCANQA_FAMILIES:
-        if pattern.match(question):
-            return family
-    return "relation"
-
-
-def referring_question(description: str) -> str:
-    """The question asked for a ScanRefer / Nr3D description (one line, inner quotes made single)."""
-    text = " ".join(str(description).split()).strip("'\"").replace('"', "'")
-    return REFERRING_TEMPLATE.format(description=text)
 
 
 def mentioned_objects(texts: list[str], objects: list[SceneObject]) -> list[int]:
@@ -83,16 +69,25 @@ def mentioned_objects(texts: list[str], objects: list[SceneObject]) -> list[int]
     return ids
 
 
-def ground_questions(questions: list[Question], objects: list[SceneObject]) -> list[Question]:
+def ground_questions(questions: list[Question], objects: list[SceneObject],
+                     geo: ScanGeometry | None = None) -> list[Question]:
     """Tie dataset questions to the scan once its objects are known.
 
     Referring questions get their target's AABB as ``target_box`` and the formatted box as
     answer (none when the target is absent). Questions without object ids (SQA3D gives none)
     get the objects their situation, question and answer name (:func:`mentioned_objects`).
+    An SQA3D agent pose gets ``position``/``rotation`` in the scan's axis-aligned frame when
+    ``geo`` is a scan folder (its raw mesh fixes the frame SQA3D uses), else None.
     """
     by_id = {o.id: o for o in objects}
     out = []
     for q in questions:
+        if q.agent_pose is not None:
+            pose = dict(q.agent_pose, position=None, rotation=None)
+            if geo is not None and geo.raw_center is not None and geo.alignment is not None:
+                pose["position"], pose["rotation"] = align_agent_pose(
+                    pose["released_position"], pose["released_rotation"], geo.raw_center, geo.alignment)
+            q = replace(q, agent_pose=pose)
         target = by_id.get(q.object_ids[0]) if q.family == "referring" and q.object_ids else None
         if target is not None:
             box = [round(float(v), 4) + 0.0 for v in target.aabb()]   # + 0.0: no "-0.00" in answers
@@ -115,32 +110,10 @@ def room_size(geo: ScanGeometry) -> tuple[float, float, float]:
     return tuple(float(v) for v in hi - lo)  # type: ignore[return-value]
 
 
-def _answers(values: Any) -> list[str]:
-    """Non-empty answer strings, first occurrence order (the first is the canonical one)."""
-    out: list[str] = []
-    for v in values or []:
-        text = " ".join(str(v).split())
-        if text and text not in out:
-            out.append(text)
-    return out
-
-
-def _numbers(value: Any, keys: tuple[str, ...]) -> list[float] | None:
-    """``[value[k] for k in keys]`` as floats, or None when ``value`` does not have them all."""
-    if not isinstance(value, dict) or not all(isinstance(value.get(k), (int, float)) for k in keys):
-        return None
-    return [float(value[k]) for k in keys]
-
-
-def _load_json(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise UsageError(f"{path}: not readable JSON ({e})") from None
-
 
 class ScanNetQuestions(Source):
-    """Base of the readers: one item per ScanNet scene that the split's questions name."""
+    """Base of the readers: first the rejected annotation entries, then one item per ScanNet
+    scene that the split's questions name."""
 
     takes_dir: ClassVar[bool] = True
     dataset: ClassVar[str] = ""          # the Question.source / Scene.source value
@@ -158,12 +131,13 @@ class ScanNetQuestions(Source):
         self.split = split
         self.max_points = max_points
         self.keep_structure = keep_structure
+        self.bad: list[Reject] = []          # annotation entries that cannot be used, in file order
         self.questions: dict[str, list[Question]] = self.load_questions()
         self.scene_ids = sorted(self.questions)
         self.layout = ScanNetLayout(self.root)
 
     def load_questions(self) -> dict[str, list[Question]]:  # pragma: no cover - abstract
-        """The split's questions by scene id, in file order."""
+        """The split's questions by scene id, in file order (bad entries go to ``self.bad``)."""
         raise NotImplementedError
 
     def require(self, name: str) -> Path:
@@ -175,16 +149,38 @@ class ScanNetQuestions(Source):
                              f"(source {self.dataset}, split {self.split!r} expects {expects})")
         return path
 
-    def dropped(self, n: int) -> None:
-        """Count annotation entries left out (malformed, unanswered, unannotated)."""
-        if n:
-            self.ctx.stats.count(f"{self.dataset}_questions_dropped", n)
+    def load_json(self, path: Path, what: str) -> Any:
+        data = load_json_file(path, what)
+        self.ctx.record_file(path)
+        return data
+
+    def collect(self, entries: Any, parse: Callable[[Any, str, int], tuple[str, Question]], name: str,
+                by_scene: dict[str, list[Question]]) -> None:
+        """Parse each entry; good questions go to ``by_scene``, bad ones to ``self.bad``."""
+        for i, entry in enumerate(entries):
+            where = f"{name}[{i}]"
+            try:
+                scene_id, q = parse(entry, where, i)
+            except BadRecord as e:
+                self.reject(e, where, entry)
+                continue
+            by_scene[scene_id].append(q)
+
+    def reject(self, e: BadRecord, where: str, entry: Any) -> None:
+        qid = entry.get("question_id") if isinstance(entry, dict) else None
+        ident = str(qid) if isinstance(qid, (str, int)) and not isinstance(qid, bool) else where
+        self.bad.append(Reject({"id": ident, "source": self.dataset, "entry": where}, e.reason, e.detail))
+
+    def no_questions(self, path: Path, note: str = "") -> UsageError:
+        first = f"; the first: {self.bad[0].detail}" if self.bad else ""
+        return UsageError(f"{path}: no usable questions ({len(self.bad)} entries rejected{note}{first})")
 
     def __len__(self) -> int:
-        return len(self.scene_ids)
+        return len(self.bad) + len(self.scene_ids)
 
     def read(self, start: int = 0) -> Iterator[dict | Reject]:
-        for scene_id in self.scene_ids[start:]:
+        yield from self.bad[start:]
+        for scene_id in self.scene_ids[max(0, start - len(self.bad)):]:
             questions = self.questions[scene_id]
             try:
                 geo = self.layout.load(scene_id, max_points=self.max_points, rng=self.ctx.rng("points", scene_id),
@@ -193,23 +189,21 @@ class ScanNetQuestions(Source):
                 yield Reject({"id": scene_id, "scene_id": scene_id, "source": self.dataset,
                               "questions": len(questions)}, e.reason, e.detail)
                 continue
+            for path in geo.files:
+                self.ctx.record_file(path, kind="media")
             scene = Scene(scene_id=scene_id, room_type="", room_size=room_size(geo), objects=geo.objects,
-                          questions=ground_questions(questions, geo.objects), points=geo.points,
-                          source=self.dataset)
-            yield {"id": scene_id, "scene": scene}
-
-
-def _no_questions(path: Path, dropped: int, note: str = "") -> UsageError:
-    return UsageError(f"{path}: no usable questions ({dropped} entries without the expected fields{note})")
+                          questions=ground_questions(questions, geo.objects, geo), points=geo.points,
+                          source=self.dataset, point_labels=geo.point_labels)
+            yield {"id": scene_id, "scene": scene, "split": self.split}   # the split step keeps the dataset's own
 
 
 @source("scanqa")
 class ScanQAScenes(ScanNetQuestions):
     """ScanQA (Azuma et al. 2022) questions over ScanNet scans, one item per scene.
 
-    Reads ``ScanQA_v1.0_{split}.json`` (entries: scene_id, question, answers, object_ids,
-    question_id); the question family comes from its leading words (what color: attribute,
-    how many: counting, is there: existence, else relation).
+    Reads ``ScanQA_v1.0_{split}.json`` (splits train, val, test_w_obj, test_wo_obj; entries:
+    scene_id, question, answers, object_ids, question_id); the question family comes from its
+    leading words (what color: attribute, how many: counting, is there: existence, else relation).
     """
 
     dataset = "scanqa"
@@ -217,28 +211,24 @@ class ScanQAScenes(ScanNetQuestions):
 
     def load_questions(self) -> dict[str, list[Question]]:
         path = self.require(f"ScanQA_v1.0_{self.split}.json")
-        data = _load_json(path)
+        data = self.load_json(path, "ScanQA questions")
         if not isinstance(data, list):
             raise UsageError(f"{path}: expected a JSON list of questions, got {type(data).__name__}")
         by_scene: dict[str, list[Question]] = defaultdict(list)
-        bad = unanswered = 0
-        for i, e in enumerate(data):
-            try:
-                scene_id, text = str(e["scene_id"]), " ".join(str(e["question"]).split())
-                ids = [int(x) for x in e.get("object_ids") or []]
-                answers = _answers(e.get("answers"))
-            except (KeyError, TypeError, ValueError, AttributeError):
-                bad += 1
-                continue
-            if not answers:   # ScanQA's test files carry no answers
+        unanswered = 0
+
+        def answered(entry: Any, where: str, i: int) -> tuple[str, Question]:
+            nonlocal unanswered
+            scene_id, q = scanqa_question(entry, where, i)
+            if not q.answers:   # ScanQA's test files carry no answers
                 unanswered += 1
-                continue
-            qid = str(e.get("question_id") or f"{scene_id}-scanqa{i:06d}")
-            by_scene[scene_id].append(Question(qid, scanqa_family(text), text, answers, ids,
-                                               program={"kind": "given"}, source="scanqa"))
-        self.dropped(bad + unanswered)
+                raise BadRecord("missing_answer", f"{where}: no answers")
+            return scene_id, q
+
+        self.collect(data, answered, path.name, by_scene)
         if not by_scene:
-            raise _no_questions(path, bad, f", {unanswered} without answers: ScanQA's test files have none")
+            raise self.no_questions(path, f", {unanswered} without answers: ScanQA's test files have none"
+                                    if unanswered else "")
         return by_scene
 
 
@@ -248,8 +238,7 @@ class SQA3DScenes(ScanNetQuestions):
 
     Reads ``v1_balanced_questions_{split}_scannetv2.json`` (situation, question) and
     ``v1_balanced_sqa_annotations_{split}_scannetv2.json`` (answers, the agent's position and
-    rotation), joined on question_id. Family ``situated``; position and rotation (quaternion
-    x y z w, as released) go to ``program``.
+    rotation), joined on question_id. Family ``situated``; the pose goes to ``agent_pose``.
     """
 
     dataset = "sqa3d"
@@ -258,37 +247,22 @@ class SQA3DScenes(ScanNetQuestions):
     def load_questions(self) -> dict[str, list[Question]]:
         qpath = self.require(f"v1_balanced_questions_{self.split}_scannetv2.json")
         apath = self.require(f"v1_balanced_sqa_annotations_{self.split}_scannetv2.json")
-        qdata, adata = _load_json(qpath), _load_json(apath)
+        qdata = self.load_json(qpath, "SQA3D questions")
+        adata = self.load_json(apath, "SQA3D annotations")
         if not isinstance(qdata, dict) or not isinstance(qdata.get("questions"), list):
             raise UsageError(f"{qpath}: expected {{\"questions\": [...]}}")
         if not isinstance(adata, dict) or not isinstance(adata.get("annotations"), list):
             raise UsageError(f"{apath}: expected {{\"annotations\": [...]}}")
         annotations = {str(a.get("question_id")): a for a in adata["annotations"] if isinstance(a, dict)}
+
+        def joined(entry: Any, where: str, i: int) -> tuple[str, Question]:
+            qid = entry.get("question_id") if isinstance(entry, dict) else None
+            return sqa3d_question(entry, annotations.get(str(qid)), where)
+
         by_scene: dict[str, list[Question]] = defaultdict(list)
-        bad = 0
-        for q in qdata["questions"]:
-            try:
-                qid = str(q["question_id"])
-                ann = annotations[qid]
-                answers = _answers(a["answer"] for a in ann["answers"])
-                scene_id = str(q["scene_id"])
-                text, situation = " ".join(str(q["question"]).split()), " ".join(str(q["situation"]).split())
-            except (KeyError, TypeError, AttributeError):
-                bad += 1
-                continue
-            if not answers:
-                bad += 1
-                continue
-            program: dict[str, Any] = {"kind": "given"}
-            for key, fields in (("position", ("x", "y", "z")), ("rotation", ("_x", "_y", "_z", "_w"))):
-                pose = _numbers(ann.get(key), fields)
-                if pose is not None:   # the agent's pose as released; left out when malformed
-                    program[key] = pose
-            by_scene[scene_id].append(Question(qid, "situated", text, answers, [], situation=situation,
-                                               program=program, source="sqa3d"))
-        self.dropped(bad)
+        self.collect(qdata["questions"], joined, qpath.name, by_scene)
         if not by_scene:
-            raise _no_questions(qpath, bad, " or without an answer in the annotations file")
+            raise self.no_questions(qpath)
         return by_scene
 
 
@@ -306,31 +280,14 @@ class ScanReferScenes(ScanNetQuestions):
 
     def load_questions(self) -> dict[str, list[Question]]:
         path = self.require(f"ScanRefer_filtered_{self.split}.json")
-        data = _load_json(path)
+        data = self.load_json(path, "ScanRefer descriptions")
         if not isinstance(data, list):
             raise UsageError(f"{path}: expected a JSON list of descriptions, got {type(data).__name__}")
         by_scene: dict[str, list[Question]] = defaultdict(list)
-        bad = 0
-        for e in data:
-            try:
-                scene_id, target = str(e["scene_id"]), int(e["object_id"])
-                description = str(e["description"])
-            except (KeyError, TypeError, ValueError):
-                bad += 1
-                continue
-            qid = f"{scene_id}-{target}-{e.get('ann_id', len(by_scene[scene_id]))}"
-            by_scene[scene_id].append(Question(qid, "referring", referring_question(description), [], [target],
-                                               program={"kind": "given"}, source="scanrefer"))
-        self.dropped(bad)
+        self.collect(data, scanrefer_question, path.name, by_scene)
         if not by_scene:
-            raise _no_questions(path, bad)
+            raise self.no_questions(path)
         return by_scene
-
-
-def decode_stimulus(stimulus_id: str) -> tuple[str, int]:
-    """ReferIt3D's ``scan-instance_type-n_objects-target-distractors...`` -> (scan_id, target_id)."""
-    parts = stimulus_id.split("-")
-    return parts[0], int(parts[3])
 
 
 @source("nr3d")
@@ -338,9 +295,10 @@ class Nr3DScenes(ScanNetQuestions):
     """Nr3D (ReferIt3D, Achlioptas et al. 2020) utterances over ScanNet scans as referring questions.
 
     Reads ``nr3d_{split}.csv``, or ``nr3d.csv`` restricted to the scans listed in
-    ``{split}_scans.txt`` (ReferIt3D's list; ``scannetv2_{split}.txt`` is accepted too), using
-    the columns scan_id, target_id, utterance (or stimulus_id when scan_id / target_id are
-    absent). Answered with the target's axis-aligned box.
+    ``{split}_scans.txt`` (ReferIt3D's list: one line holding a JSON list;
+    ``scannetv2_{split}.txt``, one id per line, is accepted too), using the columns scan_id,
+    target_id, utterance (or stimulus_id when scan_id / target_id are absent). Answered with
+    the target's axis-aligned box.
     """
 
     dataset = "nr3d"
@@ -353,42 +311,36 @@ class Nr3DScenes(ScanNetQuestions):
             path = self.require("nr3d.csv")
             names = (f"{self.split}_scans.txt", f"nr3d_{self.split}_scans.txt", f"scannetv2_{self.split}.txt")
             # the list next to nr3d.csv first: a ReferIt3D checkout also has sr3d/train_scans.txt
-            listing = next((path.parent / n for n in names if (path.parent / n).is_file()), None) \
+            listing = next((path.parent / n for n in names if is_regular_file(path.parent / n)), None) \
                 or next((p for p in (find_file(self.root, n) for n in names) if p is not None), None)
             if listing is None:
                 raise UsageError(f"{path}: has no split column; put ReferIt3D's {names[0]} (or ScanNet's "
                                  f"{names[2]}) next to it, or a nr3d_{self.split}.csv, under {self.root}")
-            scans = {line.strip() for line in listing.read_text().splitlines() if line.strip()}
+            scans = read_scan_list(listing)
+            self.ctx.record_file(listing)
         by_scene: dict[str, list[Question]] = defaultdict(list)
-        bad = 0
+        if not is_regular_file(path):
+            raise UsageError(f"{path}: not a regular file (Nr3D utterances)")
         try:
-            with open(path, newline="", encoding="utf-8") as f:
+            # undecodable bytes survive as surrogate escapes: their row is rejected, not the file
+            with open(path, newline="", encoding="utf-8", errors="surrogateescape") as f:
                 reader = csv.DictReader(f)
                 columns = set(reader.fieldnames or ())
                 if "utterance" not in columns or not ({"scan_id", "target_id"} <= columns or "stimulus_id" in columns):
                     raise UsageError(f"{path}: expected columns utterance and scan_id, target_id (or stimulus_id), "
-                                     f"got {sorted(columns)}")
+                                     f"got {sorted(columns)[:20]}")
                 for i, row in enumerate(reader):
+                    where = f"{path.name}:{reader.line_num}"
                     try:
-                        if row.get("scan_id") and row.get("target_id"):
-                            scan_id, target = row["scan_id"].strip(), int(row["target_id"])
-                        else:
-                            scan_id, target = decode_stimulus(row["stimulus_id"])
-                        utterance = row["utterance"] or ""
-                    except (KeyError, TypeError, ValueError, IndexError, AttributeError):
-                        bad += 1
+                        scan_id, q = nr3d_question(row, where, i)
+                    except BadRecord as e:
+                        self.reject(e, where, None)
                         continue
-                    if scans is not None and scan_id not in scans:
-                        continue
-                    if not utterance.strip():
-                        bad += 1
-                        continue
-                    by_scene[scan_id].append(Question(f"{scan_id}-nr3d{i:06d}", "referring",
-                                                      referring_question(utterance), [], [target],
-                                                      program={"kind": "given"}, source="nr3d"))
-        except (OSError, UnicodeDecodeError, csv.Error) as e:
+                    if scans is None or scan_id in scans:
+                        by_scene[scan_id].append(q)
+        except (OSError, csv.Error) as e:
             raise UsageError(f"{path}: not a readable CSV ({e})") from None
-        self.dropped(bad)
+        self.ctx.record_file(path)
         if not by_scene:
-            raise _no_questions(path, bad, f"; split {self.split!r} selects none" if scans is not None else "")
+            raise self.no_questions(path, f"; split {self.split!r} selects none" if scans is not None else "")
         return by_scene

@@ -1,174 +1,238 @@
 """``render_views`` and ``sample_point_cloud``: what a 3D VLM sees of a scene.
 
-Views are shaded boxes drawn with Pillow: a top-down orthographic image (x to the right,
-y up) and perspective images from the room's upper corners looking at its centre (a
-pinhole camera; faces drawn far to near, back faces culled, Lambert shading). They are
-enough for a VLM to tie the question's objects to pixels, and they exercise the engine's
-image path from the first build.
+Views come from the shared renderer :mod:`r1data.render3d`. A procedural room is its floor,
+its walls and its furniture as closed, shaded boxes with shadows; a ScanNet scan is its own
+coloured point cloud (as 3D-R1 renders it), or its boxes on a floor when the source gives
+no points. ``render_views`` draws a top-down map and 3D-R1's candidate views: ``candidates``
+cameras on a circle of 1.5 times the scene's radius around its centre, at heights spread
+over ``heights`` metres above the floor, all looking at the centre. Walls between a camera
+and the room face away from it and are not drawn (a scan's wall points on the camera's
+side are cut away), so every view looks into the room. Each view keeps its PNG, its camera
+record and what it shows of every object; ``select_views`` (:mod:`.views`) then keeps the
+best ``views`` of them for each question.
 """
 
 from __future__ import annotations
 
-import io
 import math
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import numpy as np
-from PIL import Image, ImageDraw
 
 from r1data.corpora.scene30k.procedural import COLORS
-from r1data.corpora.scene30k.scene import Scene, SceneObject
-from r1data.steps.base import StepContext, step
+from r1data.corpora.scene30k.scene import STRUCTURE_CODES, Scene, SceneObject, category_rgb
+from r1data.render3d import (Camera, Light, Material, OrthoCamera, PointSet, Scene3D, Solid, box, box_corners,
+                             elevation_light, orbit_cameras, png_bytes, quad, render, room)
+from r1data.steps.base import NonNegativeInt, PositiveInt, PositiveFloat, Reject, StepContext, step
 
 FLOOR = (205, 200, 190)
 WALL = (225, 222, 215)
-UNKNOWN = (150, 150, 160)   # objects whose color the source does not give
-LIGHT = np.array([0.35, -0.45, 0.82]) / np.linalg.norm([0.35, -0.45, 0.82])
+SKY = (236, 238, 242)
+SUN = elevation_light(-55.0, 58.0, ambient=0.45, diffuse=0.55, fill=0.25)
+MAP_LIGHT = Light((0.0, 0.0, 1.0), ambient=0.38, diffuse=0.62, shadows=0.0)
 
 
 def object_rgb(obj: SceneObject) -> tuple[int, int, int]:
-    if obj.color in COLORS:
-        return COLORS[obj.color]
-    # real scans have no color label: a stable hue per category keeps categories apart
-    h = (sum(map(ord, obj.category)) * 37) % 360
-    r, g, b = _hsv(h / 360, 0.35, 0.75)
-    return int(r * 255), int(g * 255), int(b * 255)
-
-
-def _hsv(h: float, s: float, v: float) -> tuple[float, float, float]:
-    i = int(h * 6) % 6
-    f = h * 6 - int(h * 6)
-    p, q, t = v * (1 - s), v * (1 - f * s), v * (1 - (1 - f) * s)
-    return [(v, t, p), (q, v, p), (p, v, t), (p, q, v), (t, p, v), (v, p, q)][i]
-
-
-def box_corners(obj: SceneObject) -> np.ndarray:
-    """The 8 corners (8, 3) of an oriented box; 0-3 bottom, 4-7 top, counter-clockwise."""
-    dx, dy, dz = (v / 2 for v in obj.extent)
-    local = np.array([[-dx, -dy], [dx, -dy], [dx, dy], [-dx, dy]])
-    c, s = math.cos(obj.yaw), math.sin(obj.yaw)
-    xy = local @ np.array([[c, s], [-s, c]]) + np.array(obj.center[:2])
-    z0, z1 = obj.center[2] - dz, obj.center[2] + dz
-    return np.vstack([np.column_stack([xy, np.full(4, z0)]), np.column_stack([xy, np.full(4, z1)])])
-
-
-FACES = [(0, 1, 2, 3), (4, 7, 6, 5), (0, 4, 5, 1), (1, 5, 6, 2), (2, 6, 7, 3), (3, 7, 4, 0)]
+    return COLORS.get(obj.color) or category_rgb(obj.category)
 
 
 def scene_bounds(scene: Scene) -> tuple[float, float, float, float]:
-    if scene.source == "procedural" or not scene.objects:
+    """(x0, y0, x1, y1) of the room, or of a scan's points / boxes."""
+    if scene.source == "procedural" or (not scene.objects and scene.points is None):
         return 0.0, 0.0, scene.room_size[0], scene.room_size[1]
+    if scene.points is not None and len(scene.points):
+        lo, hi = scene.points[:, :2].min(axis=0), scene.points[:, :2].max(axis=0)
+        return float(lo[0]), float(lo[1]), float(hi[0]), float(hi[1])
     boxes = np.array([o.aabb() for o in scene.objects])
     return float(boxes[:, 0].min()), float(boxes[:, 1].min()), float(boxes[:, 3].max()), float(boxes[:, 4].max())
 
 
-def render_top_down(scene: Scene, size: int) -> Image.Image:
+def degenerate_objects(scene: Scene) -> list[str]:
+    """Why objects cannot be drawn: a non-finite center, size or yaw."""
+    bad = []
+    for o in scene.objects:
+        values = [*o.center, *o.extent, o.yaw]
+        if not all(isinstance(v, (int, float)) and math.isfinite(v) for v in values):
+            bad.append(f"object {o.id} ({o.category}) has a non-finite box {list(o.center)} {list(o.extent)}")
+    return bad
+
+
+def floor_level(scene: Scene) -> float:
+    if scene.points is not None and len(scene.points):
+        return float(np.percentile(scene.points[:, 2], 1))
+    if scene.source != "procedural" and scene.objects:
+        return float(min(o.center[2] - o.extent[2] / 2 for o in scene.objects))
+    return 0.0
+
+
+def scene_3d(scene: Scene, light: Light = SUN) -> Scene3D:
+    """The scene as the renderer's solids (a room and boxes) or points (a scan).
+
+    A box with a zero or negative size is drawn 1 cm thick (the verifier rejects its rows)."""
     x0, y0, x1, y1 = scene_bounds(scene)
-    pad = 0.05 * max(x1 - x0, y1 - y0)
-    x0, y0, x1, y1 = x0 - pad, y0 - pad, x1 + pad, y1 + pad
-    scale = (size - 1) / max(x1 - x0, y1 - y0)
-    img = Image.new("RGB", (size, size), WALL)
-    draw = ImageDraw.Draw(img)
-
-    def px(x: float, y: float) -> tuple[float, float]:
-        return (x - x0) * scale, (size - 1) - (y - y0) * scale
-
+    if scene.points is not None and len(scene.points):
+        pts = np.asarray(scene.points, dtype=np.float64)
+        labels = scene.point_labels
+        if labels is not None and (labels[:, 0] >= 0).any():
+            instance = labels[:, 0].astype(np.int64)
+        else:                     # no instance labels in the files: the boxes say which point is whose
+            instance = points_in_boxes(pts[:, :3], scene.objects)
+        structure = labels[:, 1] if labels is not None else np.zeros(len(pts), np.int64)
+        keep = structure != STRUCTURE_CODES["ceiling"]            # a dollhouse: no ceiling
+        dz = float(np.ptp(pts[:, 2])) if len(pts) else 1.0
+        area = 2 * (x1 - x0) * (y1 - y0) + 2 * ((x1 - x0) + (y1 - y0)) * dz
+        radius = 0.8 * math.sqrt(max(area, 1e-6) / max(int(keep.sum()), 1))
+        points = PointSet(pts[keep, :3], np.clip(pts[keep, 3:6], 0, 1), radius, instance[keep],
+                          cutaway=structure[keep] == STRUCTURE_CODES["wall"])
+        center = np.array([(x0 + x1) / 2, (y0 + y1) / 2, 0.0])
+        return Scene3D(points=points, light=light, background=SKY, cutaway_center=center)
+    solids = []
+    z0 = floor_level(scene)
     if scene.source == "procedural":
-        w, d = scene.room_size[:2]
-        draw.polygon([px(0, 0), px(w, 0), px(w, d), px(0, d)], fill=FLOOR, outline=(90, 90, 90))
-    top_z = scene.room_size[2] or 3.0
-    for obj in sorted(scene.objects, key=lambda o: o.center[2] + o.extent[2] / 2):
-        corners = box_corners(obj)[4:]
-        shade = 0.65 + 0.35 * min(1.0, (obj.center[2] + obj.extent[2] / 2) / top_z)
-        rgb = tuple(int(min(255, c * shade)) for c in object_rgb(obj))
-        edge = tuple(int(c * 0.45) for c in rgb)
-        draw.polygon([px(x, y) for x, y, _ in corners], fill=rgb, outline=edge)
-    return img
+        floor, walls = room(x0, y0, x1, y1, scene.room_size[2] or 2.6)
+        solids += [Solid(floor, Material(FLOOR), -1, cast_shadow=False),
+                   Solid(walls, Material(WALL), -1, cast_shadow=False)]
+    else:   # boxes of a scan without points: a floor under them, no walls
+        pad = 0.3
+        solids.append(Solid(quad(np.array([[x0 - pad, y0 - pad, z0], [x1 + pad, y0 - pad, z0], [x1 + pad, y1 + pad, z0],
+                                           [x0 - pad, y1 + pad, z0]])), Material(FLOOR), -1, cast_shadow=False))
+    for o in scene.objects:
+        size = tuple(max(float(v), 0.01) for v in o.extent)
+        solids.append(Solid(box(o.center, size, o.yaw), Material(object_rgb(o)), o.id))
+    return Scene3D(solids, light=light, background=SKY)
 
 
-def camera_views(scene: Scene, n: int) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Up to ``n`` cameras (position, look-at) at upper room corners looking at the centre."""
+def points_in_boxes(xyz: np.ndarray, objects: list[SceneObject]) -> np.ndarray:
+    """Object id per point from the boxes that hold it (smallest box wins), -1 outside all:
+    the instance labels of a scan whose files give none."""
+    out = np.full(len(xyz), -1, dtype=np.int64)
+    best = np.full(len(xyz), np.inf)
+    for o in objects:
+        b = o.aabb()
+        inside = ((xyz >= b[:3]) & (xyz <= b[3:])).all(axis=1)
+        vol = float(np.prod(o.extent))
+        win = inside & (vol < best)
+        out[win], best[win] = o.id, vol
+    return out
+
+
+def top_down_camera(scene: Scene, size: int) -> OrthoCamera:
+    """A square map of the scene: x to the right, y up, 5 % margin (the old map's frame)."""
     x0, y0, x1, y1 = scene_bounds(scene)
-    h = min(scene.room_size[2] or 2.6, 2.6) - 0.2
-    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
-    inset = 0.15
-    corners = [(x0 + inset, y0 + inset), (x1 - inset, y1 - inset), (x1 - inset, y0 + inset), (x0 + inset, y1 - inset)]
-    return [(np.array([x, y, h]), np.array([cx, cy, 0.4])) for x, y in corners[:n]]
+    pad = 0.05 * max(x1 - x0, y1 - y0, 1e-3)
+    scale = (size - 1) / (max(x1 - x0, y1 - y0, 1e-3) + 2 * pad)
+    top = max([o.center[2] + o.extent[2] / 2 for o in scene.objects] + [floor_level(scene) + 1.0]) + 0.05
+    return OrthoCamera(size, size, x0 - pad, y0 - pad + (size - 1) / scale, scale, top)
 
 
-def render_perspective(scene: Scene, eye: np.ndarray, target: np.ndarray, size: int, fov_deg: float = 75.0) -> Image.Image:
-    forward = target - eye
-    forward /= np.linalg.norm(forward)
-    right = np.cross(forward, [0, 0, 1.0])
-    right /= np.linalg.norm(right)
-    up = np.cross(right, forward)
-    f = (size / 2) / math.tan(math.radians(fov_deg) / 2)
-
-    def project(p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        rel = p - eye
-        z = rel @ forward
-        u = size / 2 + f * (rel @ right) / np.maximum(z, 1e-6)
-        v = size / 2 - f * (rel @ up) / np.maximum(z, 1e-6)
-        return np.column_stack([u, v]), z
-
-    img = Image.new("RGB", (size, size), WALL)
-    draw = ImageDraw.Draw(img)
-    polys: list[tuple[float, list[tuple[float, float]], tuple[int, int, int]]] = []
+def candidate_cameras(scene: Scene, n: int, size: int, fov: float, heights: tuple[float, float],
+                      radius_scale: float) -> list[Camera]:
+    """3D-R1's candidates: ``n`` cameras on a circle around the scene, looking at its centre."""
     x0, y0, x1, y1 = scene_bounds(scene)
-    floor = np.array([[x0, y0, 0], [x1, y0, 0], [x1, y1, 0], [x0, y1, 0]], dtype=float)
-    uv, z = project(floor)
-    if (z > 0.05).all():
-        draw.polygon([tuple(p) for p in uv], fill=FLOOR)
-    else:  # the floor crosses the image plane: draw it as the lower half, good enough
-        draw.rectangle([0, size * 0.45, size, size], fill=FLOOR)
-    for obj in scene.objects:
-        corners = box_corners(obj)
-        uv, z = project(corners)
-        base = np.array(object_rgb(obj), dtype=float)
-        for face in FACES:
-            if (z[list(face)] < 0.05).any():
-                continue
-            pts = corners[list(face)]
-            normal = np.cross(pts[1] - pts[0], pts[2] - pts[0])
-            norm = np.linalg.norm(normal)
-            if norm == 0:
-                continue
-            normal /= norm
-            if normal @ (pts.mean(axis=0) - eye) >= 0:   # facing away from the camera
-                continue
-            shade = 0.45 + 0.55 * max(0.0, float(normal @ LIGHT))
-            rgb = tuple(int(min(255, c * shade)) for c in base)
-            polys.append((float(z[list(face)].mean()), [tuple(p) for p in uv[list(face)]], rgb))
-    for _, pts, rgb in sorted(polys, key=lambda t: -t[0]):
-        draw.polygon(pts, fill=rgb, outline=tuple(int(c * 0.5) for c in rgb))
-    return img
+    z0 = floor_level(scene)
+    center = np.array([(x0 + x1) / 2, (y0 + y1) / 2, z0])
+    radius = radius_scale * math.hypot(x1 - x0, y1 - y0) / 2
+    return orbit_cameras(center, max(radius, 0.5), n, (z0 + heights[0], z0 + heights[1]), size, size, fov,
+                         target=center + [0, 0, 0.5], phase=math.pi / n)
 
 
-def png_bytes(img: Image.Image) -> bytes:
-    buf = io.BytesIO()
-    img.save(buf, format="PNG", compress_level=6)
-    return buf.getvalue()
+def inside_an_object(camera: Camera, scene: Scene, margin: float = 0.1) -> SceneObject | None:
+    """The object whose box (grown by ``margin``) holds the camera, if any."""
+    p = camera.position
+    for o in scene.objects:
+        local = p - np.asarray(o.center)
+        c, s = math.cos(-o.yaw), math.sin(-o.yaw)
+        lx, ly = c * local[0] - s * local[1], s * local[0] + c * local[1]
+        half = np.asarray(o.extent) / 2 + margin
+        if abs(lx) <= half[0] and abs(ly) <= half[1] and abs(local[2]) <= half[2]:
+            return o
+    return None
+
+
+@dataclass
+class View:
+    """One rendered view: PNG bytes, its camera record (None for the map) and what it shows."""
+
+    png: bytes
+    camera: dict | None
+    objects: list[dict]                      # Visibility.to_record per object, visible or not
+
+    def fraction(self, oid: int, min_pixels: int) -> float:
+        for o in self.objects:
+            if o["id"] == oid:
+                return o["visible"] if o["pixels"] >= min_pixels else 0.0
+        return 0.0
+
+
+@dataclass
+class Views:
+    top_down: View | None
+    candidates: list[View]
+    min_pixels: int = 20                     # fewer visible pixels than this: not shown
+
+    def shown(self) -> set[int]:
+        """Ids of the objects some candidate view shows with at least ``min_pixels`` pixels."""
+        return {o["id"] for v in self.candidates for o in v.objects if o["pixels"] >= self.min_pixels}
+
+
+def draw_views(scene: Scene, ctx: StepContext | None, *, size: int, candidates: int, top_down: bool,
+               fov: float, heights: tuple[float, float], radius: float) -> Views:
+    s3d = scene_3d(scene)
+    top = None
+    if top_down:
+        cam = top_down_camera(scene, size)
+        tops = [o.center[2] + o.extent[2] / 2 for o in scene.objects] or [1.0]
+        r = render(scene_3d(scene, MAP_LIGHT), cam, outline_strength=0.35,
+                   height_shade=(floor_level(scene), max(tops)))
+        top = View(png_bytes(r.image), None, [v.to_record(i) for i, v in r.visible.items()])
+    views = []
+    for cam in candidate_cameras(scene, candidates, size, fov, heights, radius):
+        if inside_an_object(cam, scene) is not None:      # documented fallback: drop that candidate
+            if ctx is not None:
+                ctx.stats.count("views_camera_inside_object")
+            continue
+        r = render(s3d, cam, outline_strength=0.25 if s3d.points is None else 0.0)
+        views.append(View(png_bytes(r.image), cam.to_record(), [v.to_record(i) for i, v in r.visible.items()]))
+    return Views(top, views)
 
 
 @step("render_views")
-def render_views(rows: list[dict], ctx: StepContext, *, size: int = 224, perspectives: int = 2) -> Iterator[dict]:
-    """Add ``images``: the top-down view, then ``perspectives`` perspective views (PNG)."""
+def render_views(rows: list[dict], ctx: StepContext, *, size: PositiveInt = 224, candidates: PositiveInt = 8, top_down: bool = True,
+                 fov: PositiveFloat = 60.0, heights: tuple[float, float] = (1.6, 3.2),
+                 radius: PositiveFloat = 1.5, min_pixels: NonNegativeInt = 20) -> Iterator[dict | Reject]:
+    """Render each scene's top-down map (when ``top_down``) and ``candidates`` views around it
+    (3D-R1's dynamic view selection then keeps some per question: ``select_views``).
+
+    ``fov`` is the horizontal field of view in degrees, ``heights`` the lowest and highest
+    camera in metres above the floor, ``radius`` the circle's radius over the scene's. An object
+    with fewer than ``min_pixels`` visible pixels in a view does not count as shown by it (for
+    the questions asked and the views kept)."""
     for row in rows:
         scene: Scene = row["scene"]
-        images = [png_bytes(render_top_down(scene, size))]
-        for eye, target in camera_views(scene, perspectives):
-            images.append(png_bytes(render_perspective(scene, eye, target, size)))
-        row["images"] = images
+        bad = degenerate_objects(scene)
+        if bad:
+            yield Reject(row, "degenerate_box", "; ".join(bad[:3]))
+            continue
+        views = draw_views(scene, ctx, size=size, candidates=candidates, top_down=top_down, fov=fov,
+                           heights=heights, radius=radius)
+        if not views.candidates:
+            yield Reject(row, "no_view", f"every one of the {candidates} candidate cameras is inside an object")
+            continue
+        ctx.stats.count("views_rendered", len(views.candidates) + (1 if top_down else 0))
+        views.min_pixels = min_pixels
+        row["_views"] = views
         yield row
 
 
 def surface_points(scene: Scene, n: int, rng: np.random.Generator) -> np.ndarray:
     """``n`` points (x, y, z, r, g, b) on the boxes' visible surfaces and the floor, area-weighted."""
     quads, colors = [], []
+    faces = [(4, 5, 6, 7), (0, 1, 5, 4), (1, 2, 6, 5), (2, 3, 7, 6), (3, 0, 4, 7)]   # not the bottom
     for obj in scene.objects:
-        corners = box_corners(obj)
+        corners = box_corners(obj.center, obj.extent, obj.yaw)
         rgb = np.array(object_rgb(obj)) / 255.0
-        for face in FACES[1:]:   # the bottom face touches the floor or a support: unseen
+        for face in faces:
             quads.append(corners[list(face)])
             colors.append(rgb)
     x0, y0, x1, y1 = scene_bounds(scene)
@@ -187,7 +251,7 @@ def surface_points(scene: Scene, n: int, rng: np.random.Generator) -> np.ndarray
 
 
 @step("sample_point_cloud")
-def sample_point_cloud(rows: list[dict], ctx: StepContext, *, points: int = 1024) -> Iterator[dict]:
+def sample_point_cloud(rows: list[dict], ctx: StepContext, *, points: PositiveInt = 1024) -> Iterator[dict]:
     """Add ``point_cloud``: ``points`` points of the scan when there is one, else of the boxes."""
     for row in rows:
         scene: Scene = row["scene"]

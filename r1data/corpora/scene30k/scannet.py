@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from r1data.corpora.scene30k.scene import SceneObject
+from r1data.corpora.scene30k.scene import STRUCTURE_CODES, SceneObject, category_rgb
 from r1data.steps.base import RecordError
 
 STRUCTURE = frozenset({"wall", "floor", "ceiling"})   # dropped unless keep_structure
@@ -175,6 +175,45 @@ def object_boxes(xyz: np.ndarray, seg_indices: np.ndarray, groups: list[dict],
     return sorted(objects, key=lambda o: o.id)
 
 
+def quaternion_matrix(q: np.ndarray) -> np.ndarray:
+    """3x3 rotation of a quaternion (x, y, z, w), scalar last as scipy's ``from_quat``."""
+    x, y, z, w = np.asarray(q, dtype=np.float64) / np.linalg.norm(q)
+    return np.array([[1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
+                     [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
+                     [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)]])
+
+
+def matrix_quaternion(m: np.ndarray) -> np.ndarray:
+    """Quaternion (x, y, z, w) of a 3x3 rotation matrix; of q and -q, the one whose last
+    non-zero component (w, else z, else y...) is positive."""
+    t = np.trace(m)
+    if t > 0:
+        s = 2 * np.sqrt(t + 1)
+        q = [(m[2, 1] - m[1, 2]) / s, (m[0, 2] - m[2, 0]) / s, (m[1, 0] - m[0, 1]) / s, s / 4]
+    else:
+        i = int(np.argmax(np.diag(m)))
+        j, k = (i + 1) % 3, (i + 2) % 3
+        s = 2 * np.sqrt(1 + m[i, i] - m[j, j] - m[k, k])
+        q = [0.0, 0.0, 0.0, (m[k, j] - m[j, k]) / s]
+        q[i], q[j], q[k] = s / 4, (m[j, i] + m[i, j]) / s, (m[k, i] + m[i, k]) / s
+    q = np.asarray(q)
+    lead = next((v for v in q[::-1] if abs(v) > 1e-12), 1.0)   # w, else z, else y, ...
+    return q if lead > 0 else -q
+
+
+def align_agent_pose(position: list[float], rotation: list[float], raw_center: np.ndarray,
+                     alignment: np.ndarray) -> tuple[list[float], list[float]]:
+    """An SQA3D agent pose moved into the scan's axis-aligned frame.
+
+    SQA3D gives the position relative to the centre of the raw mesh's bounding box and the
+    rotation in the raw frame; its own loader (``ScanQA/lib/sepdataset.py``) adds that centre,
+    then applies ``axisAlignment`` to the point and its 3x3 part to the rotation. Same here.
+    """
+    p = alignment @ np.append(np.asarray(position, dtype=np.float64) + raw_center, 1.0)
+    r = matrix_quaternion(alignment[:3, :3] @ quaternion_matrix(np.asarray(rotation)))
+    return [round(float(v), 6) + 0.0 for v in p[:3]], [round(float(v), 6) + 0.0 for v in r]
+
+
 # -- where a scan lives --------------------------------------------------------------------------
 
 @dataclass
@@ -182,6 +221,12 @@ class ScanGeometry:
     objects: list[SceneObject]
     points: np.ndarray | None          # (N, 6) float32 xyz + rgb 0..1, or None
     form: str                          # scannet | boxes_json | aligned_bbox
+    files: tuple[Path, ...] = ()       # the files read (for the manifest's list)
+    # scan folders only: the centre of the raw mesh's bounding box and the axisAlignment
+    # matrix, the frame SQA3D's agent poses are given in (see align_agent_pose)
+    raw_center: np.ndarray | None = None
+    alignment: np.ndarray | None = None
+    point_labels: np.ndarray | None = None   # (N, 2) int32: object id (-1 none), structure code
 
 
 class ScanNetLayout:
@@ -251,7 +296,9 @@ def load_scannet_folder(folder: Path, scene_id: str, *, max_points: int, rng: np
     if not {"x", "y", "z"} <= set(vertices.dtype.names or ()):
         raise ScanError("unreadable_scene", f"{mesh}: vertices have no x, y, z")
     xyz = np.column_stack([vertices["x"], vertices["y"], vertices["z"]]).astype(np.float64)
+    raw_center = (xyz.min(axis=0) + xyz.max(axis=0)) / 2 if len(xyz) else np.zeros(3)
     meta = folder / f"{scene_id}.txt"
+    matrix = None
     if meta.is_file():
         try:
             matrix = read_axis_alignment(meta)
@@ -280,9 +327,48 @@ def load_scannet_folder(folder: Path, scene_id: str, *, max_points: int, rng: np
         if vertices["red"].dtype.kind in "ui":   # 8-bit colors (ScanNet); float colors are 0..1 already
             rgb /= 255.0
     else:
-        rgb = np.full((len(xyz), 3), 0.5, dtype=np.float32)
-    points = subsample(np.hstack([xyz.astype(np.float32), rgb]), max_points, rng)
-    return ScanGeometry(objects, points, "scannet")
+        rgb = None
+    labels = vertex_labels(seg_indices, groups, {o.id for o in objects})
+    if rgb is None:
+        rgb = fallback_colors(xyz, labels, {o.id: o.category for o in objects})
+    table = subsample(np.hstack([xyz.astype(np.float32), rgb, labels.astype(np.float32)]), max_points, rng)
+    files = (mesh, segs, agg, *((meta,) if meta.is_file() else ()))
+    return ScanGeometry(objects, table[:, :6].copy(), "scannet", files=files, raw_center=raw_center,
+                        alignment=matrix if matrix is not None else np.eye(4),
+                        point_labels=table[:, 6:].astype(np.int32))
+
+
+def vertex_labels(seg_indices: np.ndarray, groups: list[dict], object_ids: set[int]) -> np.ndarray:
+    """(V, 2) per mesh vertex: the id of the object (among ``object_ids``) whose segments hold
+    it, else -1; and its structure code (1 floor, 2 wall, 3 ceiling, 0 none) from the label."""
+    labels = np.zeros((len(seg_indices), 2), dtype=np.int64)
+    labels[:, 0] = -1
+    seg_ids, inverse = np.unique(seg_indices, return_inverse=True)
+    seg_obj = np.full(len(seg_ids), -1, dtype=np.int64)
+    seg_struct = np.zeros(len(seg_ids), dtype=np.int64)
+    for g in groups:
+        wanted = np.asarray(g["segments"], dtype=np.int64).reshape(-1)
+        pos = np.searchsorted(seg_ids, wanted)
+        ok = pos < len(seg_ids)
+        ok[ok] &= seg_ids[pos[ok]] == wanted[ok]
+        label = str(g["label"]).strip().lower()
+        if int(g["objectId"]) in object_ids:
+            seg_obj[pos[ok]] = int(g["objectId"])
+        seg_struct[pos[ok]] = STRUCTURE_CODES.get(label, 0) if label in STRUCTURE else 0
+    labels[:, 0] = seg_obj[inverse]
+    labels[:, 1] = seg_struct[inverse]
+    return labels
+
+
+def fallback_colors(xyz: np.ndarray, labels: np.ndarray, categories: dict[int, str]) -> np.ndarray:
+    """Colours for a scan whose mesh has none (documented fallback): each object's points in
+    its category colour, floor and walls in light greys, the rest mid grey; never black."""
+    rgb = np.full((len(xyz), 3), 0.6, dtype=np.float32)
+    rgb[labels[:, 1] == STRUCTURE_CODES["floor"]] = (0.80, 0.78, 0.74)
+    rgb[labels[:, 1] >= STRUCTURE_CODES["wall"]] = (0.88, 0.87, 0.84)
+    for oid, category in categories.items():
+        rgb[labels[:, 0] == oid] = np.array(category_rgb(category), dtype=np.float32) / 255.0
+    return rgb
 
 
 def load_boxes_json(path: Path, keep_structure: bool = False) -> ScanGeometry:
@@ -304,7 +390,7 @@ def load_boxes_json(path: Path, keep_structure: bool = False) -> ScanGeometry:
     except (KeyError, TypeError, ValueError) as e:
         raise ScanError("unreadable_scene", f"{path}: expected objects with id, label, center [3], size [3] "
                         f"({type(e).__name__}: {e})") from None
-    return ScanGeometry(sorted(objects, key=lambda o: o.id), None, "boxes_json")
+    return ScanGeometry(sorted(objects, key=lambda o: o.id), None, "boxes_json", files=(path,))
 
 
 def load_aligned_bbox(folder: Path, scene_id: str, *, max_points: int, rng: np.random.Generator,
@@ -336,8 +422,36 @@ def load_aligned_bbox(folder: Path, scene_id: str, *, max_points: int, rng: np.r
             raise ScanError("unreadable_scene", f"{vert_path}: expected (N, 6+) xyz rgb, got {verts.shape}")
         pts = verts[:, :6].astype(np.float32)
         pts[:, 3:] /= 255.0
-        points = subsample(pts, max_points, rng)
-    return ScanGeometry(sorted(objects, key=lambda o: o.id), points, "aligned_bbox")
+        labels = aligned_labels(folder, scene_id, len(pts), {o.id for o in objects})
+        table = subsample(np.hstack([pts, labels.astype(np.float32)]), max_points, rng)
+        points, point_labels = table[:, :6].copy(), table[:, 6:].astype(np.int32)
+        return ScanGeometry(sorted(objects, key=lambda o: o.id), points, "aligned_bbox",
+                            files=(path, vert_path), point_labels=point_labels)
+    return ScanGeometry(sorted(objects, key=lambda o: o.id), points, "aligned_bbox", files=(path,))
+
+
+def aligned_labels(folder: Path, scene_id: str, n: int, object_ids: set[int]) -> np.ndarray:
+    """(N, 2) labels of ``_aligned_vert.npy``'s points from ScanRefer's ``_ins_label.npy``
+    (objectId + 1, 0 unannotated) and ``_sem_label.npy`` (NYU40 ids: 1 wall, 2 floor, 22
+    ceiling) when they are there and have one entry per point; else -1 / 0."""
+    labels = np.zeros((n, 2), dtype=np.int64)
+    labels[:, 0] = -1
+    for suffix, column in (("_ins_label.npy", 0), ("_sem_label.npy", 1)):
+        path = folder / f"{scene_id}{suffix}"
+        if not path.is_file():
+            continue
+        try:
+            values = np.load(path, allow_pickle=False).reshape(-1).astype(np.int64)
+        except (OSError, ValueError):
+            continue
+        if len(values) != n:
+            continue
+        if column == 0:
+            ids = values - 1
+            labels[:, 0] = np.where(np.isin(ids, sorted(object_ids)), ids, -1)
+        else:
+            labels[:, 1] = np.select([values == 2, values == 1, values == 22], [1, 2, 3], 0)
+    return labels
 
 
 def find_file(root: Path, name: str) -> Path | None:

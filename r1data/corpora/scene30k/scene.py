@@ -15,6 +15,21 @@ import numpy as np
 from r1data.geometry import aabb_of_oriented
 
 
+# structure codes of a scan's points (``Scene.point_labels[:, 1]``)
+STRUCTURE_CODES = {"": 0, "floor": 1, "wall": 2, "ceiling": 3}
+
+
+def category_rgb(category: str) -> tuple[int, int, int]:
+    """A stable colour per category (real scans have no colour label): categories stay apart."""
+    h = (sum(map(ord, category)) * 37) % 360 / 360
+    s, v = 0.35, 0.75
+    i = int(h * 6) % 6
+    f = h * 6 - int(h * 6)
+    p, q, t = v * (1 - s), v * (1 - f * s), v * (1 - (1 - f) * s)
+    r, g, b = [(v, t, p), (q, v, p), (p, v, t), (p, q, v), (t, p, v), (v, p, q)][i]
+    return int(r * 255), int(g * 255), int(b * 255)
+
+
 @dataclass
 class SceneObject:
     id: int
@@ -55,6 +70,9 @@ class Question:
     target_box: list[float] | None = None     # referring questions: the answer's AABB corners
     program: dict[str, Any] = field(default_factory=dict)
     source: str = "procedural"
+    # SQA3D: the agent's pose, ``released_position`` [x, y, z] and ``released_rotation``
+    # [x, y, z, w] as in its file, ``position`` / ``rotation`` in the scene's frame (or None)
+    agent_pose: dict[str, list[float] | None] | None = None
 
 
 @dataclass
@@ -66,6 +84,8 @@ class Scene:
     questions: list[Question] = field(default_factory=list)   # from a dataset; empty: generate
     points: np.ndarray | None = None            # (N, 6) xyz rgb from a scan, when there is one
     source: str = "procedural"
+    # (N, 2) per point of ``points``: object id (-1: none) and structure (see STRUCTURE_CODES)
+    point_labels: np.ndarray | None = None
 
     def by_id(self) -> dict[int, SceneObject]:
         return {o.id: o for o in self.objects}

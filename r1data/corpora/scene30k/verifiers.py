@@ -74,3 +74,40 @@ def boxes_valid(row: dict, room_margin: float = 0.05) -> bool | tuple[bool, str]
     if target is not None and not box3d_valid(target):
         return False, f"target_box {target} is not a valid box"
     return True
+
+
+def levenshtein(a: str, b: str) -> int:
+    """Character edit distance (insertions, deletions, substitutions of one character)."""
+    if len(a) < len(b):
+        a, b = b, a
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i]
+        for j, cb in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
+        previous = current
+    return previous[-1]
+
+
+def similarity(a: str, b: str) -> float:
+    """3D-R1's normalised Levenshtein similarity, ``1 - lev(a, b) / max(len)`` of the stripped
+    strings, character level and case-sensitive; 1.0 for two empty strings."""
+    a, b = a.strip(), b.strip()
+    longest = max(len(a), len(b))
+    return 1.0 if longest == 0 else 1.0 - levenshtein(a, b) / longest
+
+
+@verifier("scene30k_consistency")
+def consistency(row: dict, field: str = "cot", reanswer: str = "consistency_answer",
+                threshold: float = 0.8) -> bool | tuple[bool, str]:
+    """3D-R1's consistency check: the answer a second model gave from the reasoning alone
+    (``reanswer``, written by an ``annotate`` step with ``scene30k_consistency.jinja``) agrees
+    with the chain's own ``<answer>``: normalised Levenshtein similarity >= ``threshold``."""
+    given = row.get(reanswer)
+    if not isinstance(given, str):
+        return False, f"no {reanswer} (run an annotate step with scene30k_consistency.jinja before this verifier)"
+    own = parse_think_answer(row.get(field)).answer
+    if own is None:
+        return False, f"{field} has no <answer>"
+    sim = similarity(given, own)
+    return (True, "") if sim >= threshold else (False, f"low_similarity {sim:.2f} < {threshold}: {given!r} vs {own!r}")

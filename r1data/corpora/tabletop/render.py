@@ -1,6 +1,7 @@
-"""Rasterise a :class:`~r1data.corpora.tabletop.scene.Scene` into an RGB image and label maps.
+"""Draw a :class:`~r1data.corpora.tabletop.scene.Scene` with the shared renderer
+(:mod:`r1data.render3d`) into an RGB image and label maps.
 
-Parts are filled far to near with simple shading (cylinders lit from the left, spheres with a
+Parts are painted sprites, filled far to near with simple shading (cylinders lit from the left, spheres with a
 highlight, flat faces with a soft gradient) over a wall, a table or counter and a soft shadow
 under each standing object. The same fill that colours a pixel writes its object and part
 into ``instance_map`` / ``part_map``, so every mask read from the scene is exactly what is
@@ -19,76 +20,48 @@ from PIL import Image, ImageDraw
 from r1data.corpora.tabletop.catalog import COLORS
 from r1data.corpora.tabletop.scene import Part, Scene
 from r1data.corpora.tabletop.shapes import bounds
+from r1data.render3d import OrthoCamera, Scene3D, Sprite, render
 
 
 def render_scene(scene: Scene, rng: np.random.Generator) -> Scene:
     """Draw ``scene`` (in place) and fill ``image``, ``instance_map``, ``part_map``,
     ``part_keys`` and each object's visible ``box``, ``area`` and ``drawn_area``. Returns it.
 
+    The parts are sprites of the shared renderer :mod:`r1data.render3d`, drawn in the scene's
+    painter order (later parts nearer) over the backdrop; its instance and part buffers and
+    per-object visibility come from the same z-buffer as the pixels.
     ``rng`` only varies texture (wood grain, cloth weave): the geometry is already fixed.
     """
     w, h = scene.width, scene.height
-    img = _background(scene, rng)
-    _shadows(scene, img)
-    inst = np.zeros((h, w), dtype=np.int16)
-    parts = np.zeros((h, w), dtype=np.int16)
+    backdrop = _background(scene, rng)
+    _shadows(scene, backdrop)
     keys: list[tuple[int, str]] = []
-    drawn = {o.id: np.zeros(0, dtype=np.int64) for o in scene.objects}
+    sprites = []
+    order = 0
+    total = sum(len(o.parts) for o in scene.objects)
     for obj in scene.objects:
-        flat_idx: list[np.ndarray] = []
         for part in obj.parts:
             key = (obj.id, part.name)
             if key not in keys:
                 keys.append(key)
-            crop = _raster(part.polygon, w, h)
-            if crop is None:
-                continue
-            (x0, y0), m = crop
-            ys, xs = np.nonzero(m)
-            ys, xs = ys + y0, xs + x0
-            img[ys, xs] = _shade(part, xs, ys)
-            inst[ys, xs] = obj.id + 1
-            parts[ys, xs] = keys.index(key) + 1
-            flat_idx.append(ys.astype(np.int64) * w + xs)
-        if flat_idx:
-            drawn[obj.id] = np.unique(np.concatenate(flat_idx))
-    scene.image = img
-    scene.instance_map = inst
-    scene.part_map = parts
+            sprites.append(Sprite(part.polygon, float(total - order), _shader(part), obj.id, keys.index(key) + 1))
+            order += 1
+    frame = OrthoCamera(w, h, 0.0, 0.0, 1.0)          # sprites live in pixel coordinates
+    out = render(Scene3D(sprites=sprites, background=backdrop), frame)
+    scene.image = out.image
+    scene.instance_map = (out.instance + 1).astype(np.int16)
+    scene.part_map = out.part.astype(np.int16)
     scene.part_keys = keys
-    _measure(scene, drawn)
+    for obj in scene.objects:
+        v = out.visible.get(obj.id)
+        obj.area = v.pixels if v else 0
+        obj.drawn_area = int(round(v.projected)) if v else 0
+        obj.box = tuple(float(b) for b in v.box) if v and v.box else None  # type: ignore[assignment]
     return scene
 
 
-def _measure(scene: Scene, drawn: dict[int, np.ndarray]) -> None:
-    """Visible area and box of each object, from the pixels it drew that it still owns."""
-    inst = scene.instance_map
-    assert inst is not None
-    flat = inst.ravel()
-    w = scene.width
-    for obj in scene.objects:
-        idx = drawn[obj.id]
-        obj.drawn_area = int(len(idx))
-        vis = idx[flat[idx] == obj.id + 1]
-        obj.area = int(len(vis))
-        if obj.area:
-            ys, xs = vis // w, vis % w
-            obj.box = (float(xs.min()), float(ys.min()), float(xs.max() + 1), float(ys.max() + 1))
-        else:
-            obj.box = None
-
-
-def _raster(polygon: np.ndarray, w: int, h: int) -> tuple[tuple[int, int], np.ndarray] | None:
-    """A polygon's mask cropped to its bounds (clipped to the image): ((x0, y0), crop)."""
-    b = bounds([polygon])
-    x0, y0 = max(int(math.floor(b[0])) - 1, 0), max(int(math.floor(b[1])) - 1, 0)
-    x1, y1 = min(int(math.ceil(b[2])) + 2, w), min(int(math.ceil(b[3])) + 2, h)
-    if x1 <= x0 or y1 <= y0 or len(polygon) < 3:
-        return None
-    im = Image.new("L", (x1 - x0, y1 - y0), 0)
-    ImageDraw.Draw(im).polygon([(float(x) - 0.5 - x0, float(y) - 0.5 - y0) for x, y in polygon], fill=1)
-    m = np.asarray(im, dtype=bool)
-    return ((x0, y0), m) if m.any() else None
+def _shader(part: Part):  # type: ignore[no-untyped-def]
+    return lambda xs, ys: _shade(part, xs, ys)
 
 
 def _shade(part: Part, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:

@@ -16,7 +16,7 @@ import numpy as np
 from r1data.corpora.vqa_verify.questions import FAMILIES, make_questions
 from r1data.corpora.vqa_verify.scene import KINDS, encode_jpeg, scene_objects
 from r1data.errors import UsageError
-from r1data.steps.base import Reject, StepContext, record_rng, source, step
+from r1data.steps.base import PositiveInt, Reject, StepContext, record_rng, source, step
 from r1data.steps.synthetic import NumberedSource
 
 
@@ -42,9 +42,9 @@ class ProceduralTabletopVQA(NumberedSource):
         return {"id": f"scene{i:07d}", "image_id": f"scene{i:07d}", "scene_index": i, "scene_kind": kind}
 
 
-@step("render_tabletop_vqa")
+@step("render_tabletop_vqa", expands=True)
 def render_tabletop_vqa(rows: list[dict], ctx: StepContext, *, width: int = 512, height: int = 384,
-                        objects: tuple[int, int] = (3, 7), per_image: int = 3,
+                        objects: tuple[int, int] = (3, 7), per_image: PositiveInt = 3,
                         families: dict[str, float] | None = None,
                         jpeg_quality: int = 90) -> Iterator[dict | Reject]:
     """Lay out and render each numbered scene (``scene_kind`` tabletop or indoor) with

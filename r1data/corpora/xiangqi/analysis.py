@@ -1,10 +1,24 @@
-"""The engine pool: one :class:`Analyzer` (engine process + evaluation cache) per worker.
+"""The engine pool: one :class:`Analyzer` (engine process + caches) per worker process.
 
 Each worker process of a build runs the xiangqi steps in order over its batches; the
-self-play step and the evaluation step ask :func:`shared_analyzer` for the same engine, so a
-process holds one fairy-stockfish and one cache, and a position searched while playing a game
-is not searched again when it is evaluated. The cache is bounded (least recently used
-entries go first), so memory stays flat however large the build.
+self-play, positions and evaluation steps ask :func:`shared_analyzer` for the same engine, so a
+process holds one fairy-stockfish and one set of caches, and a position searched while playing
+a game is not searched again when it is evaluated.
+
+Where results may be reused (see ``uci`` for fresh and session searches):
+
+* **The game's own searches** (``begin_game``): positions of one game are searched in one
+  engine session, in a fixed order, and cached for that game: the evaluation reuses every
+  self-play search made at its budget, and a position repeated within the game is searched
+  once. A game's results depend only on the game, so they are the same on any worker.
+* **The opening book** (``ply < book_plies``): positions that open many games (the start
+  position, the first few plies) are searched fresh, a pure function of the FEN, and cached
+  across games in a bounded LRU (``cache_size``; 0 turns it off and changes no result); a book
+  lookup, hit or miss, ends the engine session, so the session that follows starts the same
+  way either way.
+
+Caches are bounded (``cache_size`` entries, the last ``GAMES_KEPT`` games), so memory stays
+flat however large the build.
 """
 
 from __future__ import annotations
@@ -16,8 +30,12 @@ from typing import Any
 
 from r1data.corpora.xiangqi.uci import SearchResult, UciEngine, resolve_engine
 
+GAMES_KEPT = 16       # per-game caches kept (a batch of several games is played, then evaluated)
+HASH_MB = 4           # the engine's hash table (4 MB measured at least as fast as 1-16 MB here)
+BOOK_PLIES = 4        # positions before this ply open many games: searched fresh, cached across games
 
-class _LRU:
+
+class LRU:
     def __init__(self, size: int):
         self.size = max(0, size)
         self.items: OrderedDict[Any, Any] = OrderedDict()
@@ -38,20 +56,39 @@ class _LRU:
 
 
 class Analyzer:
-    """Legal moves and searches for xiangqi FENs, cached by (FEN, budget, MultiPV, moves).
+    """Legal moves and searches for xiangqi FENs, cached per game and in an opening book.
 
-    Results are pure functions of the request (see ``uci``), so a cache hit returns exactly
-    what a fresh search would.
+    Results are reproducible: a cache hit returns exactly what the search would have returned
+    in the same place of the same game.
     """
 
-    def __init__(self, engine: str | None = None, *, hash_mb: int = 4, timeout_s: float = 60.0,
-                 cache_size: int = 20_000):
+    def __init__(self, engine: str | None = None, *, hash_mb: int = HASH_MB, timeout_s: float = 60.0,
+                 cache_size: int = 20_000, book_plies: int = BOOK_PLIES):
         self.engine = UciEngine(engine, hash_mb=hash_mb, timeout_s=timeout_s)
-        self.searches = _LRU(cache_size)
-        self.moves = _LRU(cache_size)
-        self.hits = 0
-        self.misses = 0
+        self.book = LRU(cache_size)
+        self.moves = LRU(cache_size)
+        self.book_plies = book_plies
+        self.games: OrderedDict[str, dict] = OrderedDict()
+        self.game: str | None = None
+        self.session: dict = {}
+        self.hits = 0            # answered from the game's own searches
+        self.book_hits = 0       # answered from the opening book
+        self.misses = 0          # searched
+        self.nodes = 0           # nodes the engine reports for those searches
 
+    # -- games -----------------------------------------------------------------------------
+    def begin_game(self, game_id: str) -> None:
+        """Searches from here on belong to ``game_id`` (a no-op when it is the current game)."""
+        if game_id == self.game:
+            return
+        self.game = game_id
+        self.engine.new_session()
+        self.session = self.games.setdefault(game_id, {})
+        self.games.move_to_end(game_id)
+        while len(self.games) > GAMES_KEPT:
+            self.games.popitem(last=False)
+
+    # -- requests ---------------------------------------------------------------------------
     def legal_moves(self, fens: Sequence[str]) -> list[list[str]]:
         """Legal ICCS moves of each (valid) FEN; one pipelined engine round for the misses."""
         found = [self.moves.get(f) for f in fens]
@@ -63,40 +100,103 @@ class Analyzer:
                 fresh[fen] = moves
         return [m if m is not None else fresh[f] for f, m in zip(fens, found)]
 
-    def search(self, fen: str, *, nodes: int, multipv: int = 1,
-               searchmoves: Sequence[str] = ()) -> SearchResult:
+    def search(self, fen: str, *, nodes: int, multipv: int = 1, searchmoves: Sequence[str] = (),
+               ply: int | None = None) -> SearchResult:
+        """A search of ``fen`` in the current game (``ply`` decides whether it is a book position)."""
+        return self.analyse(fen, nodes=nodes, multipv=multipv, searchmoves=searchmoves, ply=ply)[1]
+
+    def analyse(self, fen: str, *, nodes: int, multipv: int = 1, searchmoves: Sequence[str] = (),
+                ply: int | None = None, with_moves: bool = False) -> tuple[list[str] | None, SearchResult]:
+        """``(legal moves, search)``; with ``with_moves`` the moves come in the same engine round.
+
+        Raises ``uci.NoMove`` when the side to move has no move.
+        """
         key = (fen, nodes, multipv, tuple(searchmoves))
-        cached = self.searches.get(key)
+        book = ply is not None and ply < self.book_plies
+        if book:
+            self.engine.new_session()     # hit or miss, the game's session starts again after it
+            cached = self.book.get(key)
+        else:
+            cached = self.session.get(key)
+        moves = self.moves.get(fen) if with_moves else None
         if cached is not None:
-            self.hits += 1
-            return cached
+            if book:
+                self.book_hits += 1
+            else:
+                self.hits += 1
+            if with_moves and moves is None:
+                moves = self.legal_moves([fen])[0]
+            return moves, cached
+        ask_moves = with_moves and moves is None
+        got, result = self.engine.analyse(fen, nodes=nodes, multipv=multipv, searchmoves=list(searchmoves) or None,
+                                          fresh=book, with_moves=ask_moves)
+        if ask_moves:
+            assert got is not None
+            self.moves.put(fen, got)
+            moves = got
         self.misses += 1
-        result = self.engine.search(fen, nodes=nodes, multipv=multipv, searchmoves=list(searchmoves) or None)
-        self.searches.put(key, result)
-        return result
+        self.nodes += result.searched
+        if book:
+            self.book.put(key, result)
+        else:   # always: the game's own searches are part of how its results come about
+            self.session[key] = result
+        return moves, result
 
     @property
     def restarts(self) -> int:
         return self.engine.restarts
 
+    def counters(self) -> dict[str, float]:
+        """Running totals, for steps to report differences as build counters."""
+        return {"engine_searches": self.misses, "engine_cache_hits": self.hits,
+                "engine_book_hits": self.book_hits, "engine_nodes": self.nodes,
+                "engine_restarts": self.engine.restarts, "engine_replayed_searches": self.engine.replayed,
+                "engine_busy_s": self.engine.busy_s}
+
     def close(self) -> None:
         self.engine.close()
+
+
+def count_since(stats: Any, analyzer: Analyzer, before: dict[str, float]) -> None:
+    """Add what ``analyzer`` did since ``before`` (its ``counters()`` then) to a step's stats."""
+    for key, value in analyzer.counters().items():
+        if value != before.get(key, 0):
+            stats.count(key, value - before.get(key, 0))
 
 
 _SHARED: dict[tuple, Analyzer] = {}
 
 
-def shared_analyzer(engine: str | None = None, *, hash_mb: int = 4, timeout_s: float = 60.0,
-                    cache_size: int = 20_000) -> Analyzer:
+def shared_analyzer(engine: str | None = None, *, hash_mb: int = HASH_MB, timeout_s: float = 60.0,
+                    cache_size: int = 20_000, book_plies: int = BOOK_PLIES) -> Analyzer:
     """This process's analyzer for an engine configuration (created, not started, on first call)."""
-    key = (resolve_engine(engine), hash_mb, timeout_s)
+    key = (resolve_engine(engine), hash_mb, timeout_s, book_plies)
     analyzer = _SHARED.get(key)
     if analyzer is None:
         analyzer = _SHARED[key] = Analyzer(key[0], hash_mb=hash_mb, timeout_s=timeout_s,
-                                           cache_size=cache_size)
+                                           cache_size=cache_size, book_plies=book_plies)
     else:
-        analyzer.searches.size = analyzer.moves.size = max(analyzer.searches.size, cache_size)
+        analyzer.book.size = analyzer.moves.size = max(analyzer.book.size, cache_size)
     return analyzer
+
+
+def check_engine(engine: str | None = None) -> None:
+    """Start the engine once in this process and check it plays xiangqi (one-line error if not).
+
+    The answer is remembered per binary, so each process starts the probe once.
+    """
+    path = resolve_engine(engine)
+    if path in _CHECKED:
+        return
+    probe = UciEngine(path)
+    try:
+        probe.probe()
+    finally:
+        probe.close()
+    _CHECKED.add(path)
+
+
+_CHECKED: set[str] = set()
 
 
 @atexit.register

@@ -9,8 +9,8 @@ Conventions (the records use them everywhere):
 * **ICCS** moves ``h2e2``: files ``a``-``i`` from Red's left, ranks ``0``-``9`` from Red's
   side. The engine and pyffish number ranks ``1``-``10`` (``h3e3``); :func:`to_engine` and
   :func:`from_engine` are the only crossings between the two.
-* **WXF** (``C2=5``, ``H8+7``, ``R+=9``) is read by matching it against pyffish's rendering
-  of the legal moves, so WXF means exactly what Fairy-Stockfish means by it.
+* **WXF** (``C2=5``, ``H8+7``, ``R+=9``) is read by matching it against the WXF names of the
+  legal moves (``rules.wxf``, Fairy-Stockfish's rules), so WXF means what the engine means by it.
 
 The :class:`Board` here moves pieces and writes FEN without checking legality (legality is
 the engine's and pyffish's job); it exists so a whole game's positions can be computed at
@@ -61,10 +61,16 @@ def to_engine(move: str) -> str:
 
 def from_engine(move: str) -> str:
     """The engine's notation (ranks 1-10) -> ICCS (ranks 0-9): ``b3b10`` -> ``b2b9``."""
-    m = _ENGINE.match(move)
-    if not m:
-        raise ValueError(f"not an engine move: {move!r}")
-    return f"{m[1]}{int(m[2]) - 1}{m[3]}{int(m[4]) - 1}"
+    iccs = _FROM_ENGINE.get(move)
+    if iccs is None:    # memoised: every move of every engine answer passes through here
+        m = _ENGINE.match(move)
+        if not m:
+            raise ValueError(f"not an engine move: {move!r}")
+        iccs = _FROM_ENGINE[move] = f"{m[1]}{int(m[2]) - 1}{m[3]}{int(m[4]) - 1}"
+    return iccs
+
+
+_FROM_ENGINE: dict[str, str] = {}     # at most 90 x 90 entries
 
 
 def square(name: str) -> tuple[int, int]:
@@ -244,36 +250,12 @@ def looks_like_wxf(text: str) -> bool:
     return bool(_WXF.match(text.strip().upper()))
 
 
-def _wxf_forms(text: str) -> set[str]:
-    """Spellings of one WXF move: E/H or B/N letters, ``.`` or ``=``, ``+R`` or ``R+``."""
-    t = text.strip().upper().replace(".", "=")
-    t = t.replace("B", "E").replace("N", "H")
-    forms = {t}
-    if len(t) == 4 and t[0] in "+-" and t[1].isalpha():
-        forms.add(t[1] + t[0] + t[2:])
-    return forms
-
-
 def wxf_to_iccs(fen: str, text: str, legal: Sequence[str]) -> str | None:
-    """The legal ICCS move that ``text`` names in WXF, or None if no legal move matches.
+    """The legal ICCS move that ``text`` names in WXF (or Chinese notation), or None if none or
+    several match (``rules.read_move``)."""
+    from r1data.corpora.xiangqi.rules import read_move
 
-    Candidates are the legal moves of pieces of the named kind; each is rendered in WXF by
-    pyffish and compared, so the result agrees with Fairy-Stockfish's reading of WXF.
-    """
-    import pyffish
-
-    forms = _wxf_forms(text)
-    letter = next((c for c in text.strip().upper() if c.isalpha()), "P")
-    kind = {"E": "B", "H": "N"}.get(letter, letter)
-    board = Board.from_fen(fen)
-    for move in legal:
-        piece = board.piece_at(move[:2])
-        if piece.upper() != kind:
-            continue
-        wxf = pyffish.get_san(VARIANT, fen, to_engine(move), False, pyffish.NOTATION_XIANGQI_WXF)
-        if wxf.upper() in forms:
-            return move
-    return None
+    return read_move(fen, text, legal)
 
 
 def to_wxf(fen: str, moves: Sequence[str]) -> list[str]:

@@ -14,16 +14,17 @@ Labels, after the paper's section 3.1 (a third-party reading):
 * ``situation``: ``balanced`` when ``|V| <= slight_cp``, else ``red|black_slight`` up to
   ``clear_cp`` and ``red|black_clear`` beyond (5 classes); ``situation3`` merges slight and clear.
 
-Searches are pure functions of the FEN and the budget (see ``uci``), cached per worker, so a
-position the self-play step searched at the same budget costs nothing here.
+A game's positions are searched in one engine session, in order (see ``analysis``): a position
+the self-play step searched at the same budget costs nothing here, and the first plies, shared
+by many games, come from the worker's opening book.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
-from r1data.corpora.xiangqi.analysis import Analyzer, shared_analyzer
-from r1data.corpora.xiangqi.uci import EngineCrash
+from r1data.corpora.xiangqi.analysis import BOOK_PLIES, HASH_MB, Analyzer, check_engine, count_since, shared_analyzer
+from r1data.corpora.xiangqi.uci import EngineCrash, NoMove
 from r1data.errors import UsageError
 from r1data.rewards.xiangqi import situation_of, three_class
 from r1data.steps.base import Reject, StepContext, step
@@ -34,8 +35,8 @@ class Evaluate:
     """Engine labels for each position row: best move and score, scored moves, good/best, situation."""
 
     def __init__(self, ctx: StepContext, *, nodes: int = 10_000, multipv: int = 4, good_margin: int = 100,
-                 slight_cp: int = 100, clear_cp: int = 800, engine: str | None = None, hash_mb: int = 4,
-                 timeout_s: float = 60.0, cache_size: int = 20_000):
+                 slight_cp: int = 100, clear_cp: int = 800, engine: str | None = None, hash_mb: int = HASH_MB,
+                 timeout_s: float = 60.0, cache_size: int = 20_000, book_plies: int = BOOK_PLIES):
         if nodes < 1 or multipv < 1:
             raise UsageError(f"nodes and multipv must be positive, got nodes={nodes} multipv={multipv}")
         if not 0 <= slight_cp <= clear_cp:
@@ -46,32 +47,39 @@ class Evaluate:
         self.good_margin = good_margin
         self.slight_cp = slight_cp
         self.clear_cp = clear_cp
-        self.engine_args = dict(engine=engine, hash_mb=hash_mb, timeout_s=timeout_s, cache_size=cache_size)
+        self.engine_args = dict(engine=engine, hash_mb=hash_mb, timeout_s=timeout_s, cache_size=cache_size,
+                                book_plies=book_plies)
         shared_analyzer(**self.engine_args)
+
+    @staticmethod
+    def preflight(params: dict) -> None:
+        """Before the build starts: the engine binary runs and plays xiangqi (one line if not)."""
+        check_engine(params.get("engine"))
 
     def __call__(self, rows: list[dict]) -> Iterator[dict | Reject]:
         analyzer = shared_analyzer(**self.engine_args)
-        hits, misses, restarts = analyzer.hits, analyzer.misses, analyzer.restarts
+        before = analyzer.counters()
         for row in rows:
             try:
                 yield self.label(row, analyzer)
             except EngineCrash as e:   # this position only; the engine is restarted for the next
-                yield Reject(row, "engine_crash", str(e))
-        self.ctx.stats.count("engine_searches", analyzer.misses - misses)
-        self.ctx.stats.count("engine_cache_hits", analyzer.hits - hits)
-        self.ctx.stats.count("engine_restarts", analyzer.restarts - restarts)
+                yield Reject(row, "engine_crash", f"{e}; position {row.get('fen')}")
+            except NoMove:
+                yield Reject(row, "no_legal_move", f"the engine finds no move in {row.get('fen')}")
+        count_since(self.ctx.stats, analyzer, before)
 
     def label(self, row: dict, analyzer: Analyzer) -> dict:
         """Fill the engine columns of one position row (see the module docstring)."""
-        fen, move = row["fen"], row["move"]
+        fen, move, ply = row["fen"], row["move"], row.get("ply")
         red = row["side_to_move"] == "red"
         sign = 1 if red else -1
-        found = analyzer.search(fen, nodes=self.nodes, multipv=self.multipv)
+        analyzer.begin_game(row.get("game_id") or fen)
+        found = analyzer.search(fen, nodes=self.nodes, multipv=self.multipv, ply=ply)
         lines = list(found.lines)
         scored_moves = [ln.move for ln in lines]
         scored_values = [sign * ln.score for ln in lines]
         if move not in scored_moves:
-            own = analyzer.search(fen, nodes=self.nodes, multipv=1, searchmoves=(move,))
+            own = analyzer.search(fen, nodes=self.nodes, multipv=1, searchmoves=(move,), ply=ply)
             scored_moves.append(move)
             scored_values.append(sign * own.lines[0].score)
         best_line = lines[0]

@@ -20,9 +20,9 @@ from collections.abc import Iterator
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from r1data.corpora.xiangqi.analysis import shared_analyzer
+from r1data.corpora.xiangqi.analysis import BOOK_PLIES, HASH_MB, check_engine, count_since, shared_analyzer
 from r1data.corpora.xiangqi.board import VARIANT, Board, position_key, to_engine
-from r1data.corpora.xiangqi.uci import EngineCrash
+from r1data.corpora.xiangqi.uci import EngineCrash, NoMove
 from r1data.errors import UsageError
 from r1data.steps.base import Reject, StepContext, step
 
@@ -48,8 +48,8 @@ class SelfPlay:
 
     def __init__(self, ctx: StepContext, *, levels: list[PlayerLevel], multipv: int = 4,
                  opening_plies: tuple[int, int] = (0, 6), max_plies: int = 200, resign_cp: int = 1500,
-                 resign_plies: int = 6, engine: str | None = None, hash_mb: int = 4,
-                 timeout_s: float = 60.0, cache_size: int = 20_000):
+                 resign_plies: int = 6, engine: str | None = None, hash_mb: int = HASH_MB,
+                 timeout_s: float = 60.0, cache_size: int = 20_000, book_plies: int = BOOK_PLIES):
         if not levels:
             raise UsageError("levels: give at least one player level")
         if opening_plies[0] < 0 or opening_plies[1] < opening_plies[0]:
@@ -61,14 +61,20 @@ class SelfPlay:
         self.max_plies = max_plies
         self.resign_cp = resign_cp
         self.resign_plies = resign_plies
-        self.engine_args = dict(engine=engine, hash_mb=hash_mb, timeout_s=timeout_s, cache_size=cache_size)
+        self.engine_args = dict(engine=engine, hash_mb=hash_mb, timeout_s=timeout_s, cache_size=cache_size,
+                                book_plies=book_plies)
         shared_analyzer(**self.engine_args)   # checks the binary exists; starts nothing yet
         weights = [lv.weight for lv in levels]
         self.level_p = [w / sum(weights) for w in weights]
 
+    @staticmethod
+    def preflight(params: dict) -> None:
+        """Before the build starts: the engine binary runs and plays xiangqi (one line if not)."""
+        check_engine(params.get("engine"))
+
     def __call__(self, rows: list[dict]) -> Iterator[dict | Reject]:
         analyzer = shared_analyzer(**self.engine_args)
-        restarts = analyzer.restarts
+        before = analyzer.counters()
         for row in rows:
             if row.get("moves") is not None:
                 yield row
@@ -77,11 +83,12 @@ class SelfPlay:
                 yield self.play(row)
             except EngineCrash as e:   # the engine failed on one position even after restarts
                 yield Reject(row, "engine_crash", str(e))
-        self.ctx.stats.count("engine_restarts", analyzer.restarts - restarts)
+        count_since(self.ctx.stats, analyzer, before)
 
     def play(self, row: dict) -> dict:
         """Play one game from ``row["start_fen"]``; fills moves, result, termination, players."""
         analyzer = shared_analyzer(**self.engine_args)
+        analyzer.begin_game(row["game_id"])
         rng = self.ctx.rng(row["game_id"])
         red, black = (self.levels[int(rng.choice(len(self.levels), p=self.level_p))] for _ in range(2))
         opening = int(rng.integers(self.opening_plies[0], self.opening_plies[1] + 1))
@@ -91,11 +98,20 @@ class SelfPlay:
         seen: Counter[str] = Counter()
         red_scores: list[int] = []    # Red's view of each searched position, for resignations
         result, termination = "draw", "move_limit"
-        hits = analyzer.hits
         for ply in range(self.max_plies):
             fen = board.fen()
-            legal = analyzer.legal_moves([fen])[0]
             red_moves = board.red_to_move
+            level = red if red_moves else black
+            found = None
+            if ply < opening:
+                legal = analyzer.legal_moves([fen])[0]
+            else:   # the moves and the search in one engine round
+                try:
+                    got, found = analyzer.analyse(fen, nodes=level.nodes, multipv=self.multipv, ply=ply,
+                                                  with_moves=True)
+                    legal = got or []
+                except NoMove:
+                    legal = []
             if not legal:
                 result = "black_win" if red_moves else "red_win"
                 termination = "checkmate" if _in_check(fen) else "stalemate"
@@ -108,12 +124,10 @@ class SelfPlay:
                     break
             seen[key] += 1
             u_blunder, u_pick = rng.random(), rng.random()
-            if ply < opening:
+            if found is None:
                 moves.append(legal[int(u_pick * len(legal))])
                 board.push(moves[-1])
                 continue
-            level = red if red_moves else black
-            found = analyzer.search(fen, nodes=level.nodes, multipv=self.multipv)
             red_scores.append(found.lines[0].score if red_moves else -found.lines[0].score)
             if u_blunder < level.blunder:
                 move = legal[int(u_pick * len(legal))]
@@ -129,7 +143,6 @@ class SelfPlay:
                 result, termination = resigned, "resignation"
                 break
         self.ctx.stats.count("selfplay_games")
-        self.ctx.stats.count("selfplay_cache_hits", analyzer.hits - hits)
         return {**row, "moves": moves, "notation": "iccs", "result": result, "termination": termination,
                 "red_player": red.name, "black_player": black.name}
 

@@ -1,8 +1,8 @@
 """``xiangqi_positions``: one row per move played, each move checked legal by the engine.
 
-A game item (``game_id``, ``start_fen``, ``moves`` in ICCS or WXF, ``result``) becomes one row
-per ply: the FEN before the move, the side to move, the move played (ICCS and WXF), every
-legal move there and the game's result. ``training`` marks the rows the paper trains on:
+A game item (``game_id``, ``start_fen``, ``moves`` in ICCS, WXF or Chinese notation, ``result``)
+becomes one row per ply: the FEN before the move, the side to move, the move played (ICCS and
+WXF), every legal move there, the game's result, players, event, site, date and round. ``training`` marks the rows the paper trains on:
 moves of the winning side, and both sides' moves in drawn games.
 
 Legality comes from Fairy-Stockfish's own move generator (``go perft 1`` on the worker's
@@ -15,10 +15,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from r1data.corpora.xiangqi.analysis import Analyzer, shared_analyzer
-from r1data.corpora.xiangqi.board import (Board, FenError, game_fens, normalize_iccs, position_key,
-                                          side_name,
-                                          to_wxf, wxf_to_iccs)
+from r1data.corpora.xiangqi.analysis import BOOK_PLIES, HASH_MB, Analyzer, check_engine, shared_analyzer
+from r1data.corpora.xiangqi.board import Board, game_fens, normalize_iccs, position_key, side_name, to_wxf
+from r1data.corpora.xiangqi.rules import read_move
+from r1data.corpora.xiangqi.sources import INFO
 from r1data.steps.base import Reject, StepContext, step
 
 
@@ -27,7 +27,7 @@ def is_training_move(result: str, side: str) -> bool:
     return result == "draw" or result == f"{side}_win"
 
 
-@step("xiangqi_positions")
+@step("xiangqi_positions", expands=True)
 class Positions:
     """Expand each game into its positions; reject a game from its first illegal move on.
 
@@ -36,13 +36,19 @@ class Positions:
     """
 
     def __init__(self, ctx: StepContext, *, skip_plies: int = 0, max_plies: int | None = None,
-                 engine: str | None = None, hash_mb: int = 4, timeout_s: float = 60.0,
-                 cache_size: int = 20_000):
+                 engine: str | None = None, hash_mb: int = HASH_MB, timeout_s: float = 60.0,
+                 cache_size: int = 20_000, book_plies: int = BOOK_PLIES):
         self.ctx = ctx
         self.skip_plies = skip_plies
         self.max_plies = max_plies
-        self.engine_args = dict(engine=engine, hash_mb=hash_mb, timeout_s=timeout_s, cache_size=cache_size)
+        self.engine_args = dict(engine=engine, hash_mb=hash_mb, timeout_s=timeout_s, cache_size=cache_size,
+                                book_plies=book_plies)
         shared_analyzer(**self.engine_args)   # checks the binary; the process starts on first use
+
+    @staticmethod
+    def preflight(params: dict) -> None:
+        """Before the build starts: the engine binary runs and plays xiangqi (one line if not)."""
+        check_engine(params.get("engine"))
 
     def __call__(self, games: list[dict]) -> Iterator[dict | Reject]:
         analyzer = shared_analyzer(**self.engine_args)
@@ -53,8 +59,8 @@ class Positions:
         """The rows of one game, then a Reject for the rest of it if a move is illegal."""
         start = game["start_fen"]
         raw = list(game.get("moves") or [])
-        if game.get("notation") == "wxf":
-            moves, legal, bad = _replay_wxf(start, raw, analyzer)
+        if game.get("notation") in ("wxf", "chinese"):
+            moves, legal, bad = _replay_notation(start, raw, analyzer)
         else:
             moves, legal, bad = _replay_iccs(start, raw, analyzer)
         fens, _, _ = game_fens(start, moves)
@@ -87,6 +93,7 @@ class Positions:
                 "termination": game.get("termination") or "",
                 "red_player": game.get("red_player") or "",
                 "black_player": game.get("black_player") or "",
+                **{k: game.get(k) or "" for k in INFO},
                 "training": is_training_move(result, side),
             }
         self.ctx.stats.count("xiangqi_games")
@@ -126,25 +133,18 @@ def _replay_iccs(start: str, raw: list[str], analyzer: Analyzer) -> tuple[list[s
     return moves, legal_all[:len(moves)], None
 
 
-def _replay_wxf(start: str, raw: list[str], analyzer: Analyzer) -> tuple[list[str], list[list[str]], Bad | None]:
-    """WXF moves read one position at a time against that position's legal moves."""
+def _replay_notation(start: str, raw: list[str], analyzer: Analyzer) -> tuple[list[str], list[list[str]], Bad | None]:
+    """WXF or Chinese moves read one position at a time against that position's legal moves."""
     board = Board.from_fen(start)
     moves: list[str] = []
     legal_all: list[list[str]] = []
     for ply, text in enumerate(raw):
         fen = board.fen()
         legal = analyzer.legal_moves([fen])[0]
-        move = normalize_iccs(text) or _wxf(fen, text, legal)
+        move = normalize_iccs(text) or read_move(fen, text, legal)
         if move is None or move not in set(legal):
-            return moves, legal_all, (ply, text, fen, "names no legal move")
+            return moves, legal_all, (ply, text, fen, "names no legal move (or more than one)")
         moves.append(move)
         legal_all.append(legal)
         board.push(move)
     return moves, legal_all, None
-
-
-def _wxf(fen: str, text: str, legal: list[str]) -> str | None:
-    try:
-        return wxf_to_iccs(fen, text, legal)
-    except (ValueError, FenError):
-        return None

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from r1data.corpora.xiangqi.board import FILES, PIECE_NAMES, Board, material, to_wxf
+from r1data.corpora.xiangqi.board import FILES, PIECE_NAMES, Board, material
+from r1data.corpora.xiangqi.rules import wxf_line
 from r1data.errors import UsageError
 from r1data.steps.annotate import programmatic_annotator
 from r1data.steps.base import StepContext, step
@@ -68,11 +69,7 @@ class Prompts:
             row["board"] = board_diagram(row["fen"])
             row["material"] = material(board)
             pv = row.get("pv") or []
-            # one pyffish call for the whole line (each call costs milliseconds)
-            try:
-                row["pv_wxf"] = to_wxf(row["fen"], pv) if pv else []
-            except ValueError:   # pyffish refuses a PV move the search played: keep ICCS only
-                row["pv_wxf"] = []
+            row["pv_wxf"] = wxf_line(row["fen"], pv) if pv else []
             row["question"] = self.question.render(**row).strip()
             row["move_question"] = self.move_question.render(**row).strip()
             row["move_answer"] = f"Move: {row['move']}"

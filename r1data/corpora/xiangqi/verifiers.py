@@ -1,8 +1,9 @@
 """The corpus's verifiers: moves re-checked by pyffish, labels recomputed, the reference rewarded.
 
-* ``xiangqi_moves_legal``: pyffish (a second implementation of the rules, in-process, not the
-  engine process that generated the moves) lists the legal moves of the FEN; the stored list
-  must equal it and the played, best and scored moves must be in it.
+* ``xiangqi_moves_legal``: ``rules.legal_moves`` (r1data's own move generator, sharing no code
+  with the engine binary that produced the moves; tests hold it equal to pyffish's) lists the
+  legal moves of the FEN; the stored list must equal it and the played, best and scored moves
+  must be in it.
 * ``xiangqi_labels_consistent``: ``best``, ``good``, ``situation`` and ``situation3`` recomputed
   from the stored scores, and the scored lists parallel.
 * ``xiangqi_reference_rewarded``: the row's own answer field scores the full ``xiangqi.total``
@@ -12,22 +13,20 @@
 
 from __future__ import annotations
 
-from r1data.corpora.xiangqi.board import VARIANT, from_engine
+from r1data.corpora.xiangqi import rules
 from r1data.rewards.xiangqi import situation_of, three_class, total
 from r1data.steps.checks import verifier
 
 
 @verifier("xiangqi_moves_legal")
 def xiangqi_moves_legal(row: dict) -> bool | tuple[bool, str]:
-    """Every stored move is legal in ``fen`` by pyffish, and ``legal_moves`` is complete."""
-    import pyffish
-
+    """Every stored move is legal in ``fen`` by r1data's own rules, and ``legal_moves`` is complete."""
     fen = row["fen"]
-    legal = {from_engine(m) for m in pyffish.legal_moves(VARIANT, fen, [])}
+    legal = set(rules.legal_moves(fen))
     stored = set(row.get("legal_moves") or [])
     if stored != legal:
         missing, extra = sorted(legal - stored), sorted(stored - legal)
-        return False, f"legal_moves differ from pyffish's: missing {missing[:5]}, not legal {extra[:5]}"
+        return False, f"legal_moves differ from the rules': missing {missing[:5]}, not legal {extra[:5]}"
     for name in ("move", "best_move"):
         if row.get(name) is not None and row[name] not in legal:
             return False, f"{name} {row[name]} is not legal"
@@ -64,5 +63,5 @@ def xiangqi_reference_rewarded(row: dict, field: str = "analysis") -> bool | tup
     """``field`` earns the full combined reward (5) on its own row."""
     cols = {c: [row.get(c)] for c in ("legal_moves", "best_move", "best_score", "scored_moves",
                                        "scored_values", "side_to_move", "situation")}
-    score = total(completions=[row.get(field) or ""], **cols)[0]
+    score = total(completions=[row.get(field) or ""], search_unlisted=False, **cols)[0]
     return (True, "") if score == 5.0 else (False, f"{field} scores {score} of 5 on xiangqi.total")
