@@ -256,7 +256,7 @@ def test_a_quota_the_profile_does_not_know_is_learned_from_429s(monkeypatch) -> 
         wall = time.monotonic() - t0
         client.close()
     assert all(not isinstance(a, Exception) for a in warm + answers)    # every 429 was waited out
-    assert learned is not None and 12 < learned < 30, learned            # it found the limit ...
+    assert learned is not None and 12 < learned < 40, learned            # it found the limit ...
     assert server.refused < 25, server.refused                           # ... and keeps to it
     assert 100 / wall > 0.7 * 20, wall                                   # using most of it
 

@@ -226,7 +226,16 @@ class AnnotatorClient:
             self._note(ok=True)
             return response
 
-        return list(await asyncio.gather(*(one(r, f) for r, f in requests)))
+        tasks = [asyncio.ensure_future(one(r, f)) for r, f in requests]
+        try:
+            return list(await asyncio.gather(*tasks))
+        except BaseException:
+            # the build stops (a refused key, "rate limited"): end the other calls here, not
+            # later on a closed client with a traceback each
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            raise
 
     def _note(self, ok: bool, error: AnnotatorCallError | None = None) -> None:
         if ok:
@@ -247,8 +256,21 @@ class AnnotatorClient:
 
     def close(self) -> None:
         """Close the HTTP client and the event loop (the cache stays open for others)."""
-        if self._loop is not None and not self._loop.is_closed():
-            self._loop.run_until_complete(self.backend.aclose())
-            self._loop.close()
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            def shut() -> None:
+                loop.run_until_complete(self.backend.aclose())
+                loop.close()
+
+            try:
+                asyncio.get_running_loop()
+            except RuntimeError:
+                shut()
+            else:   # a finalizer run while another loop runs in this thread: close ours in a helper
+                import threading
+
+                helper = threading.Thread(target=shut, name="r1data-client-close")
+                helper.start()
+                helper.join()
         self.quota.close()
 
