@@ -256,3 +256,20 @@ def test_kill_minus_9_while_the_provider_creates_the_batch_adopts_it_by_its_tag(
         assert server.batches_created == 1         # found by its tag and adopted, not sent again
         assert open_corpus(out).manifest["rows"] == SIZE
     _no_key_in(tmp_path)
+
+
+def test_estimate_of_a_batch_profile_prices_the_batch_api_and_the_build_reuses_its_answers(ws, tmp_path, cli) -> None:  # type: ignore[no-untyped-def]
+    with serve("openai") as server:
+        prof = profile(tmp_path, server)
+        out = tmp_path / "out"
+        r = cli("build", "toyq", "-o", out, "--annotator", prof, "--workspace", ws, "--no-progress",
+                "--size", "400", "--estimate", "16")
+        assert r.exit_code == 0, r.stderr
+        assert "through the batch API" in r.stdout and "$1 / $4 per million" in r.stdout, r.stdout
+        asked = {k for batch in server.batch_keys for k in batch}
+        assert asked and server.calls == 0
+        r = build(cli, ws, out, prof, "--size", "16")
+        assert r.exit_code == 0, r.stderr
+        assert {k for batch in server.batch_keys for k in batch} == asked     # the estimate's answers, reused
+    assert KEY not in r.stdout + r.stderr
+    _no_key_in(tmp_path)
