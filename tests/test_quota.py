@@ -14,7 +14,8 @@ import pytest
 
 from r1data.annotators.client import AnnotatorClient
 from r1data.annotators.profile import AnnotatorProfile, providers
-from r1data.annotators.quota import FileQuota, LocalQuota, QuotaState, StatusTicker, quota_status
+from r1data.annotators.quota import FileQuota, LocalQuota, QuotaState
+from r1data.annotators.quota_status import StatusTicker, quota_status
 from r1data.annotators.request import AnnotationRequest, PermanentError, RateLimited
 from tests.servers import SERVERS
 

@@ -20,7 +20,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from r1data.annotators.quota import Quota, QuotaState, write_state
+from r1data.annotators.quota import Quota, QuotaState
+from r1data.annotators.quota_status import write_state
 
 
 def ray_ready() -> bool:

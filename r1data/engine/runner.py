@@ -276,7 +276,7 @@ class _Build:
             executor = LocalExecutor(args, StepRunner(r, r.steps[:n_prefix], seed=self.seed, output=self.out,
                                                       options=self.options, debug=self.debug))
         bar = self._progress_bar(total_items)
-        from r1data.annotators.quota import StatusTicker
+        from r1data.annotators.quota_status import StatusTicker
 
         ticker = StatusTicker(self.state_dir, bar, f"build {r.name}")   # why it waits (a 429 pause), on the bar
         if not resumed:
