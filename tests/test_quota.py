@@ -190,7 +190,7 @@ def test_retry_after_3600_with_nothing_getting_through_stops_with_one_line(serve
     with pytest.raises(RateLimited) as e:
         client.run([ask(f"question {i}") for i in range(4)])
     client.close()
-    assert time.monotonic() - t0 < 5                      # no silent three-hour stall
+    assert time.monotonic() - t0 < 30                     # no silent three-hour stall (imports included)
     message = e.value.message
     assert "rate limited" in message and "3600 s" in message and "max_wait_s" in message and "\n" not in message
     assert "rerun" in message and KEY not in message
