@@ -233,7 +233,9 @@ def _backend(params: dict[str, Any]) -> str:
     return f"{who}; {describe(params.get('generator'), params.get('grounder'))}"
 
 
-@reward("got.prompt_image", columns=("caption", "image"), paper=PAPER, rule_based=False, backend=_backend)
+# `image` and `grounded_boxes` are keyword overrides, not dataset columns: the image a completion is
+# scored on comes from that completion (the generator), so training never asks a build for one
+@reward("got.prompt_image", columns=("caption",), paper=PAPER, rule_based=False, backend=_backend)
 def prompt_image(prompts: Any = None, completions: Any = (), *, caption: Any = None, image: Any = None,
                  judge: JudgeParam = "rule", generator: Any = None, **_: Any) -> list[float | None]:
     """R_PI: the judge's score of each completion's generated image against the prompt.
@@ -262,7 +264,7 @@ def ground(prompts: Any, completions: Any, caption: Any, image: Any, grounded_bo
     return grounded
 
 
-@reward("got.region", columns=("grounded_boxes",), paper=PAPER, rule_based=False, backend=_region_backend)
+@reward("got.region", columns=(), paper=PAPER, rule_based=False, backend=_region_backend)
 def region(prompts: Any = None, completions: Any = (), *, grounded_boxes: Any = None, caption: Any = None,
            image: Any = None, generator: Any = None, grounder: Any = None, **_: Any) -> list[float | None]:
     """R_RI: IoU of the planned ``<|box_start|>(x1,y1),(x2,y2)<|box_end|>`` boxes (0-1000 grid)
@@ -297,8 +299,7 @@ def region(prompts: Any = None, completions: Any = (), *, grounded_boxes: Any = 
     return out
 
 
-@reward("got.total", columns=("caption", "image", "grounded_boxes"), paper=PAPER, rule_based=False,
-        backend=_backend)
+@reward("got.total", columns=("caption",), paper=PAPER, rule_based=False, backend=_backend)
 def total(prompts: Any = None, completions: Any = (), *, caption: Any = None, image: Any = None,
           grounded_boxes: Any = None, judge: JudgeParam = "rule", generator: Any = None, grounder: Any = None,
           **_: Any) -> list[float | None]:
