@@ -140,18 +140,24 @@ def generate_images(generator: Any, prompts: list[str], chains: list[str]) -> li
             else:
                 todo.append(i)
     if todo:
+        first: dict[tuple, int] = {}          # a GRPO group repeats completions: draw each once
+        for i in todo:
+            first.setdefault(_key(generator, prompts[i], chains[i]), i)
+        unique = list(first.values())
         if generator == "layout":
-            made = [layout_image(prompts[i], chains[i]) for i in todo]
+            made = [layout_image(prompts[i], chains[i]) for i in unique]
         elif hasattr(generator, "generate_many"):
-            made = list(generator.generate_many([(prompts[i], chains[i]) for i in todo]))
+            made = list(generator.generate_many([(prompts[i], chains[i]) for i in unique]))
         else:
-            made = [generator(prompts[i], chains[i]) for i in todo]
+            made = [generator(prompts[i], chains[i]) for i in unique]
         with _CACHE_LOCK:
-            for i, image in zip(todo, made):
-                out[i] = image
+            for i, image in zip(unique, made):
                 _CACHE[_key(generator, prompts[i], chains[i])] = image
                 while len(_CACHE) > CACHE_SIZE:
                     _CACHE.popitem(last=False)
+        by_key = dict(zip(first, made))
+        for i in todo:
+            out[i] = by_key[_key(generator, prompts[i], chains[i])]
     return out
 
 
@@ -199,9 +205,14 @@ class ProfileGrounder:
         asks = [None if image is None or not names else
                 Ask(self.template, {"image": image_bytes(image), "names": list(names), "n": len(names)})
                 for image, names in items]
+        from r1data.rewards.judged import note_unscored
+
         sizes = [len(names) for _, names in items]
         out = self.model.ask(asks, lambda parsed: parsed)
-        return [None if a is None else parse_boxes(a, n) for a, n in zip(out, sizes)]
+        boxes = [None if a is None else parse_boxes(a, n) for a, n in zip(out, sizes)]
+        # a JSON answer that is not one box (or null) per name is no grounding: counted, never a 0
+        note_unscored("unparsable", sum(a is not None and b is None for a, b in zip(out, boxes)))
+        return boxes
 
 
 def layout_grounder(items: list[tuple[Any, list[str]]]) -> list[list[Any] | None]:

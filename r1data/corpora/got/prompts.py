@@ -71,8 +71,8 @@ def parse_phrase(text: str) -> dict | None:
         return None
     color = next((w for w in words if w in COLOR_WORDS), "")
     rest = [w for w in words if w != color]
-    if not rest:
-        return None
+    if not rest:                  # "an orange": the colour word is the noun
+        color, rest = "", words
     if count > 1:
         rest[-1] = singular(rest[-1])
     category = " ".join(rest)
