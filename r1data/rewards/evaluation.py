@@ -67,7 +67,8 @@ ACCURACY: dict[str, str] = {
     "longvideo": "longvideo.accuracy",  # the chosen option letter
     "xiangqi": "xiangqi.best",          # the engine's best move (best@1)
     "segearth": "segearth.iou",         # mask IoU (passes at >= the threshold, 0.5 by default)
-    "star": "star.exact",
+    "star": "star.exact",               # the whole answer right (star.accuracy sums partial credits)
+    "got": "got.layout",                # the chain's plan covers the prompt (the image terms need models)
     "love": "love.accuracy",
     "omni": "omni.iou",
     "infigui": "infigui.action",
