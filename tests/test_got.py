@@ -264,3 +264,20 @@ def test_grpo_scores_each_completion_on_its_own_generated_image(built, tmp_path:
         assert f"rewards/{name}/mean" in r.stdout
     summary = json.loads((run / "summary.json").read_text())
     assert summary["vision"] is False and summary["stages"]["grpo"]["global_step"] == 1
+
+
+def test_report_draws_the_picture_and_the_plan(built, tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    from r1data.registry import drawers, load_builtins
+    from r1data.report.view import RowView
+    from r1data.schema import RecordSchema
+
+    out, rows = built
+    r = cli("report", out, "-o", tmp_path / "report.html", "--samples", "4")
+    assert r.exit_code == 0, r.stderr
+    load_builtins()
+    schema = RecordSchema.from_dict(json.loads((out / "manifest.json").read_text())["schema"])
+    picture, canvas = drawers.get("got")(RowView(rows[0], schema, out))
+    assert (picture.width, picture.height) == (512, 512) and (canvas.width, canvas.height) == (1000, 1000)
+    drawn = [s.points for s in picture.shapes if s.kind == "rect"]
+    planned = [s.points for s in canvas.shapes if s.kind == "rect"]
+    assert len(drawn) == len(planned) == len(rows[0]["layout"])

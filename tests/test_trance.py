@@ -286,3 +286,24 @@ def test_every_row_renders_in_review_push(built) -> None:  # type: ignore[no-unt
         assert task["data"]["images_1"].startswith("data:image/png;base64,")
         texts = {r["from_name"]: r["value"]["text"] for r in task["predictions"][0]["result"]}
         assert texts["answer"] == [row["answer"]]
+
+
+def test_report_draws_both_images_with_the_transformed_objects_marked(built, tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    from r1data.registry import drawers, load_builtins
+    from r1data.report import ANSWER
+    from r1data.report.view import RowView
+    from r1data.schema import RecordSchema
+
+    out, rows = built
+    r = cli("report", out, "-o", tmp_path / "report.html", "--samples", "3")
+    assert r.exit_code == 0, r.stderr
+    assert "3 rows drawn" in r.stdout and "Transformed attributes" in (tmp_path / "report.html").read_text()
+    load_builtins()
+    schema = RecordSchema.from_dict(json.loads((out / "manifest.json").read_text())["schema"])
+    row = next(r for r in rows if r["final_view"] == "center")
+    initial, final = drawers.get("trance")(RowView(row, schema, out))
+    changed = {t["obj_idx"] for t in json.loads(row["transformations"])}
+    shown_changed = {o["index"] for o in row["objects"] if o["visible"] and o["index"] in changed}
+    red = [s for s in initial.shapes if s.kind == "circle" and s.color == ANSWER]
+    assert len(red) == len(shown_changed) and (initial.width, initial.height) == (320, 240)
+    assert all(0 <= s.points[0][0] < 320 and 0 <= s.points[0][1] < 240 for s in initial.shapes)

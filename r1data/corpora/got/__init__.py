@@ -9,8 +9,9 @@ The corpus's Python, by role:
                     and the box planner for prompts without a picture
 * ``chain.py``      the reference Generation Chain-of-Thought (``got_chain``, the offline annotator)
 * ``verifiers.py``  the prompt's objects in the chain with boxes, counts, grid, relations, the picture
+* ``draw.py``       how ``r1data report`` draws a row
 
 ``pipelines/got.yaml`` names these steps in order.
 """
 
-from r1data.corpora.got import chain, procedural, prompts, verifiers  # noqa: F401
+from r1data.corpora.got import chain, draw, procedural, prompts, verifiers  # noqa: F401

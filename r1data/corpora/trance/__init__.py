@@ -10,8 +10,9 @@ The corpus's Python, by role:
 * ``procedural.py`` the embedded default: ``procedural_trance`` and ``render_trance``
 * ``release.py``    the released TRANCE layout: ``trance_release`` and ``load_trance_images``
 * ``verifiers.py``  objects exist, no no-op, replay, options, the reference's full marks
+* ``draw.py``       how ``r1data report`` draws a row
 
 ``pipelines/trance.yaml`` names these steps in order.
 """
 
-from r1data.corpora.trance import procedural, prompt, release, verifiers  # noqa: F401
+from r1data.corpora.trance import draw, procedural, prompt, release, verifiers  # noqa: F401
