@@ -10,7 +10,8 @@ and the sample's number, so sample ``i`` is the same whatever the batch, worker 
    TRANCE's rules (``generate.sample_transformations``);
 3. the final state drawn from the three cameras (a small, unshaded pass first): a sequence that
    hides a transformed object (other than one moved out of view) from any of them is sampled
-   again, at most ``max_tries`` times, then the whole sample (``no_sample`` after that).
+   again (``sequence_tries`` per initial state), then the whole sample, at most ``max_tries``
+   times (``no_sample`` after that).
 
 Each sample gives one row per view in ``views``: the final image from the centre camera is the
 Basic setting (one transformation) or the Event setting (several), from the left or right camera
@@ -78,7 +79,8 @@ def render_trance(rows: list[dict], ctx: StepContext, *, width: PositiveInt = 32
                   objects: PositiveInt = 10, visible: tuple[int, int] = (1, 10),
                   transformations: tuple[int, int] = (1, 4), views: list[str] | None = None,
                   attributes: list[str] | None = None, view_angle: float = 45.0, camera_jitter: float = 0.5,
-                  shadows: bool = True, max_tries: PositiveInt = 20) -> Iterator[dict | Reject]:
+                  shadows: bool = True, max_tries: PositiveInt = 20,
+                  sequence_tries: PositiveInt = 5) -> Iterator[dict | Reject]:
     """Sample, check and draw each numbered sample (rows of the release reader pass through);
     one row per final view in ``views`` (see the module docstring)."""
     from r1data.render3d import png_bytes
@@ -105,7 +107,7 @@ def render_trance(rows: list[dict], ctx: StepContext, *, width: PositiveInt = 32
             shown = {i for i, o in enumerate(state) if is_visible(o["position"])}
             transformable = shown - set(tr.hidden(first, sorted(shown), need))
             n = int(rng.integers(transformations[0], transformations[1] + 1))
-            for _ in range(max_tries):
+            for _ in range(sequence_tries):
                 seq = sample_transformations(rng, state, n, transformable, tuple(attributes))
                 if seq is None:
                     ctx.stats.count("trance_retry_sequence")
