@@ -41,7 +41,7 @@ def test_rows_hold_two_images_the_objects_and_transformations_that_replay(built)
     by_sample: dict[str, list[dict]] = {}
     for r in rows:
         by_sample.setdefault(r["sample_id"], []).append(r)
-    for sample, views in by_sample.items():
+    for views in by_sample.values():
         assert sorted(r["final_view"] for r in views) == ["center", "left", "right"]
         assert len({r["split"] for r in views}) == 1                       # a sample never straddles splits
         assert len({r["images"][0]["bytes"] for r in views}) == 1          # one initial image, three final ones

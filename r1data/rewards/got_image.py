@@ -218,7 +218,7 @@ class ProfileGrounder:
 def layout_grounder(items: list[tuple[Any, list[str]]]) -> list[list[Any] | None]:
     """The ``layout`` stand-in: where the layout generator drew each object."""
     out: list[list[Any] | None] = []
-    for image, names in items:
+    for image, _ in items:
         if image is None:
             out.append(None)
             continue

@@ -69,7 +69,7 @@ def reference_chain(groups: list[dict], relations: list[dict], instances: list[d
     else:
         first = _join(list(texts.values()))
     sentences = [first[0].upper() + first[1:] + f", all on {setting}."]
-    for g, items in by_group.items():
+    for items in by_group.values():
         for k, inst in enumerate(items):
             label = inst["name"]
             which = f"The {label}" if len(items) == 1 else f"The {ORDINALS[min(k, len(ORDINALS) - 1)]} {label}"

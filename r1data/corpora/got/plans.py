@@ -6,9 +6,11 @@ and relations between groups. Its caption is written in T2I-CompBench's wording
 
 * ``attribute_binding`` (its ``color`` category): "a green bench and a blue bowl": two or three
   objects, each with its own colour;
-* ``counting`` (``numeracy``): "three apples", "two mugs and four oranges": number words;
+* ``counting`` (``numeracy``): "three apples", "two mugs and four red oranges": number words, a
+  colour now and then;
 * ``spatial`` (``spatial`` and ``3d_spatial``): "a mug on the left of a bowl", "on the right of",
-  "in front of", "behind", "next to", "on the top of" (a fruit resting on a plate or a cutting board);
+  "in front of", "behind", "next to", "on the top of" (a fruit resting on a plate or a cutting
+  board), a colour now and then;
 * ``complex``: colours, counts and a relation together: "two red apples on the left of a blue
   bowl, and a white plate".
 
@@ -124,13 +126,20 @@ def sample_plan(rng: np.random.Generator, category: str) -> Plan:
             if rng.random() >= p_more:
                 break
             groups.append(Group(_pick(rng, COUNTABLE, {g.category for g in groups}), count=int(rng.integers(1, most + 1))))
+        for g in groups:         # "three red apples": a colour now and then (more distinct prompts)
+            if _colorable(g.category) and rng.random() < 0.4:
+                g.color = _pick(rng, KINDS[g.category].colors)
         return Plan(category, groups)
     if category == "spatial":
         rel = _pick(rng, DRAWN_RELATIONS)
         if rel == "top":
             return Plan(category, [Group(_pick(rng, SMALL)), Group(_pick(rng, SUPPORTS))], [Relation(0, "top", 1)])
         a = _pick(rng, OBJECTS)
-        return Plan(category, [Group(a), Group(_pick(rng, OBJECTS, {a}))], [Relation(0, rel, 1)])
+        groups = [Group(a), Group(_pick(rng, OBJECTS, {a}))]
+        for g in groups:         # "a red mug on the left of a bowl" now and then (more distinct prompts)
+            if _colorable(g.category) and rng.random() < 0.35:
+                g.color = _pick(rng, KINDS[g.category].colors)
+        return Plan(category, groups, [Relation(0, rel, 1)])
     if category == "complex":
         rel = _pick(rng, DRAWN_RELATIONS)
         colors = set()

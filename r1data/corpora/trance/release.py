@@ -38,7 +38,7 @@ from typing import Any
 
 from r1data.corpora.trance.procedural import object_records, setting_of
 from r1data.corpora.trance.prompt import answer_text, question_text
-from r1data.corpora.trance.world import ATTRIBUTES, VALUES, TransformationError, check_transformation, is_valid
+from r1data.corpora.trance.world import VALUES, TransformationError, check_transformation, is_valid
 from r1data.corpora.vqa_verify.imagefiles import BadImage, read_image
 from r1data.errors import UsageError
 from r1data.sourcefiles import BadRecord, decode_line, is_regular_file, jsonl_records, parse_object, printable
@@ -251,5 +251,3 @@ def load_trance_images(rows: list[dict], ctx: StepContext) -> Iterator[dict | Re
             continue
         yield {**row, "images": images, "width": size[0], "height": size[1]}
 
-
-__all__ = ["ATTRIBUTES", "TranceRelease", "load_trance_images"]
