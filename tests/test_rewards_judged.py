@@ -99,9 +99,9 @@ def test_model_backed_rewards_run_concurrently_as_trl_async_rewards(env) -> None
         profile = write_profile(env, server)
         funcs, _, _ = load_reward_funcs([RewardSpec(reward="got.semantic", params={"judge": profile}),
                                          RewardSpec(reward="got.spatial", params={"judge": profile}),
-                                         RewardSpec(reward="got.region")])
+                                         RewardSpec(reward="got.layout")])
         assert [is_async_callable(f) for f in funcs] == [True, True, False]     # rule-based stays plain
-        assert [get_callable_name(f) for f in funcs] == ["got.semantic", "got.spatial", "got.region"]
+        assert [get_callable_name(f) for f in funcs] == ["got.semantic", "got.spatial", "got.layout"]
         logged: list[tuple[str, float]] = []
         kwargs = {"prompts": [None] * 2, "completions": [PLAN] * 2, "caption": ["score 9 cat", "prose cat"],
                   "log_metric": lambda name, value: logged.append((name, value))}
