@@ -132,6 +132,82 @@ def score(text: str, duration: Any, zoomed: Any, answer: Any, tgt: Any, max_iou:
     return 1.0, float(truth is not None and step.letter is not None and step.letter.lower() == truth.lower())
 
 
+def step2_intervals(step1: str, duration: float, zoomin_intervals: Any, tgt: Any, max_iou: float = 0.7,
+                    max_span: float = 60.0) -> list[list[int]]:
+    """The zoomed intervals the second generation is shown (the trainer's ``answer_zoomin_intervals``).
+
+    A grounding row: the row's own ``zoomin_intervals`` (its first step saw none). A multiple-choice
+    row: the row's intervals plus the step-1 zoom when it is valid; none at all when step 1 began a
+    zoom it did not write validly; the row's intervals when step 1 did not zoom. Rounded, sorted."""
+    from r1data.corpora.love.protocol import normalize_intervals
+
+    existing = normalize_intervals(zoomin_intervals)
+    if tgt is not None or not step1.startswith(ZOOM_PREFIX):
+        return existing
+    zoom = parse_zoom(step1, float(duration), existing, max_iou, max_span)
+    if zoom.kind != "zoom":
+        return []
+    return normalize_intervals(existing + [list(zoom.interval)])
+
+
+@dataclass(frozen=True)
+class Decoupled:
+    """LOVE-R1's per-step rewards of one rollout (two single-step generations).
+
+    ``first``/``second``: (format, accuracy) of the step-1 and step-2 generations. ``masked``: the
+    rollout is left out of training and of its group's mean and std (a multiple-choice row whose
+    second step zoomed again). ``zoomed``: step 1 of a multiple-choice row asked to zoom in."""
+
+    first: tuple[float, float]
+    second: tuple[float, float]
+    masked: bool = False
+    zoomed: bool = False
+
+
+def decoupled(step1: str, step2: str, duration: Any, zoomin_intervals: Any, answer: Any, tgt: Any,
+              max_iou: float = 0.7, max_span: float = 60.0) -> Decoupled:
+    """The two steps' rewards as the released trainer assigns them (case by case, the module docstring).
+
+    Multiple choice: step 1's format fails on an invalid zoom or an answer without ``\\boxed{``; its
+    accuracy is its letter, or, when it zoomed, the accuracy of step 2, the answer after the clip
+    (step 2 is read without a prefix rule: any ``\\boxed{`` letter counts; a second zoom masks the
+    rollout). Grounding (``tgt`` given): each step is a zoom scored by its overlap with ``tgt``;
+    step 1 against no earlier zoom, step 2 against the row's ``zoomin_intervals``. Accuracy is 0
+    wherever format is 0 and everywhere in a masked rollout."""
+    d = float(duration)
+    truth = ground_truth(answer)
+    if tgt is not None:
+        f1, a1 = score(step1, d, [], answer, tgt, max_iou, max_span)
+        shown = step2_intervals(step1, d, zoomin_intervals, tgt, max_iou, max_span)
+        f2, a2 = score(step2, d, shown, answer, tgt, max_iou, max_span)
+        return Decoupled((f1, a1 if f1 else 0.0), (f2, a2 if f2 else 0.0))
+    existing = [list(iv) for iv in (zoomin_intervals or [])]
+    f1, a1 = 1.0, 0.0
+    zoomed = step1.startswith(ZOOM_PREFIX)
+    if zoomed and parse_zoom(step1, d, existing, max_iou, max_span).kind != "zoom":
+        f1 = 0.0
+    if step1.startswith(ANSWER_PREFIX):
+        parts = step1.split("\\boxed{", 1)
+        if len(parts) < 2 or not parts[1]:
+            f1 = 0.0
+        else:
+            a1 = float(truth is not None and parts[1][0].lower() == truth.lower())
+    masked = False
+    a2 = 0.0
+    if step2.startswith(ZOOM_PREFIX):
+        masked = True
+    elif "\\boxed{" in step2:
+        rest = step2.split("\\boxed{", 1)[1]
+        a2 = float(bool(rest) and truth is not None and rest[0].lower() == truth.lower())
+    if zoomed:
+        a1 = a2
+    if masked:
+        a1 = a2 = 0.0
+    if not f1:
+        a1 = 0.0
+    return Decoupled((f1, a1), (1.0, a2), masked, zoomed)
+
+
 _COLUMNS = ("duration", "zoomin_intervals", "answer", "tgt")
 
 
