@@ -249,3 +249,66 @@ def test_a_missing_release_file_is_one_line(tmp_path: Path, cli) -> None:
     r = cli("build", "love", "--source", "cgbench", "--source-dir", tmp_path / "CG", "-o", tmp_path / "o")
     assert r.exit_code == 2
     assert "no cgbench.json" in r.stderr and "annotations=NAME" in r.stderr and "cgbench_mini.json" in r.stderr
+
+
+# -- hard RL rows by rollout pass rate (the rollout step, issue 16) ----------------------------------
+
+def test_rollout_zooms_in_a_second_turn_and_keeps_rows_of_mixed_correctness(love_build, tmp_path, monkeypatch, cli) -> None:  # type: ignore[no-untyped-def]
+    """LOVE-R1's hard examples: N samples a row; a sample that asks to zoom in is shown its clip and
+    answers in a second turn; rows whose samples are right sometimes but not always are kept."""
+    import re
+
+    import r1data
+    from r1data.rewards.love import ANSWER_PREFIX, ZOOM_PREFIX
+    from tests.servers import OpenAIChatServer
+    from tests.test_models_eval import profile_file
+
+    monkeypatch.setenv("R1DATA_MODEL_KEY", "sk-love-rollout-test")
+    monkeypatch.setenv("R1DATA_CACHE_DIR", str(tmp_path / "cache"))
+    rows = {r["id"]: r for r in r1data.open_corpus(love_build).table("train").to_pylist()}
+    first_turns: dict[str, int] = {}
+    seen: list[tuple[str, int]] = []
+
+    def respond(prompt: str, n_images: int) -> str:
+        rid = re.search(r"Row (\S+):", prompt).group(1)  # type: ignore[union-attr]
+        row = rows[rid]
+        seen.append((prompt, n_images))
+        if "Subset zoom-in video clip" in prompt:          # the second turn: the clip is there
+            return f"{ANSWER_PREFIX}Now it is clear. \\boxed{{{row['answer']}}}"
+        k = first_turns[rid] = first_turns.get(rid, 0) + 1
+        if k % 2:                                          # half the samples zoom in on the clue
+            s, e = row["cot_zoom"]
+            return f"{ZOOM_PREFIX}I should look closer. \\boxed{{[{s}, {e}]}}"
+        wrong = next(x for x in "ABCD" if x != row["answer"])
+        return f"{ANSWER_PREFIX}I think \\boxed{{{wrong}}}"
+
+    recipe = yaml.safe_load((REPO / "train" / "love.yaml").read_text())
+    recipe["data"]["prompt"] = "Row {{ id }}: {{ question_text }}"
+    recipe["data"]["zoom"].update(max_fast_frames=4, max_slow_frames=2)
+    (tmp_path / "love.yaml").write_text(yaml.safe_dump(recipe))
+    with OpenAIChatServer(respond=respond) as server:
+        out = tmp_path / "hard"
+        r = cli("rollout", love_build, "--model", profile_file(tmp_path, server), "--recipe", tmp_path / "love.yaml",
+                "--samples", 4, "--keep-pass-rate", "0.01:0.99", "-o", out, "--no-progress")
+        assert r.exit_code == 0, r.stderr
+    mcq = [rid for rid, row in rows.items() if row["task"] == "multiple choice"]
+    # four first turns a row; the two zooming samples of a multiple-choice row share one clip, asked twice
+    assert server.calls == 4 * len(rows) + 2 * len(mcq)
+    firsts = [(p, n) for p, n in seen if "Subset zoom-in" not in p]
+    seconds = [(p, n) for p, n in seen if "Subset zoom-in" in p]
+    for p, n in firsts:
+        row = rows[re.search(r"Row (\S+):", p).group(1)]  # type: ignore[union-attr]
+        assert p.startswith("You are a helpful assistant. The red numbers") and n == 4
+        assert f"\nFull video [0, {int(row['duration'])}]:\nRow " in p
+    assert len(seconds) == 2 * len(mcq) and all(n == 4 + 2 for _, n in seconds)   # fast frames + the clip's
+    for p, _ in seconds:
+        row = rows[re.search(r"Row (\S+):", p).group(1)]  # type: ignore[union-attr]
+        assert "Subset zoom-in video clip [%d, %d]:" % tuple(row["cot_zoom"]) in p
+    kept = r1data.open_corpus(out)
+    got = {row["id"]: row for split in kept.splits for row in kept.table(split).to_pylist()}
+    # multiple choice: right after zooming, wrong when answering directly; grounding: the zoom
+    # overlaps a clue (right) or the answer is not a zoom (wrong). Every row: 2 of 4.
+    assert set(got) == set(rows) and all(row["pass_rate"] == 0.5 for row in got.values())
+    some = got[mcq[0]]
+    assert sorted(some["rollout_rewards"]) == [0.0, 0.0, 1.0, 1.0]
+    assert sum(c.startswith(ANSWER_PREFIX + "Now it is clear") for c in some["rollout_completions"]) == 2
