@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from r1data.errors import SpecError, UnknownNameError, UsageError
-from r1data.rewards import embodied, infigui, longvideo, satori, scene30k, segearth, xiangqi
+from r1data.rewards import embodied, infigui, longvideo, love, satori, scene30k, segearth, xiangqi
 from r1data.rewards._core import RewardFn, info, load, names
 from r1data.rewards.judged import counting_unscored
 
@@ -50,6 +50,7 @@ METRICS: dict[str, tuple[Metrics, tuple[str, ...]]] = {
                                   "side_to_move", "situation", "fen", "nodes")),
     "segearth": (segearth.metrics, ("mask",)),
     "infigui": (infigui.metrics, ("gt_action", "width", "height", "target_box", "task")),
+    "love": (love.metrics, ("duration", "zoomin_intervals", "answer", "tgt", "question_kind")),
 }
 
 

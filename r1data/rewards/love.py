@@ -253,3 +253,31 @@ def total(prompts: Any = None, completions: Any = (), *, duration: Any = None, z
     rows = _rows(completions, duration, zoomin_intervals, answer, tgt, "love.total", max_iou, max_span,
                  require_prefix)
     return [None if r is None or r[1] is None else r[0] + r[1] for r in rows]
+
+
+def metrics(completions: list[str], columns: dict[str, list[Any]]) -> dict[str, float | int | None]:
+    """``r1data eval``'s numbers for the love corpus: accuracy of the multiple-choice rows (the boxed
+    letter of an answer step), the hit rate of the grounding rows (a valid zoom overlapping a clue),
+    each question kind's accuracy, and how often the completion is a zoom request or an answer."""
+    n = len(completions)
+    get = lambda name: columns.get(name) or [None] * n  # noqa: E731
+    durations, zoomed, answers, tgts, kinds = get("duration"), get("zoomin_intervals"), get("answer"), get("tgt"), \
+        get("question_kind")
+    mcq, hits, per_kind = [], [], {}
+    for i, text in enumerate(completions):
+        if durations[i] is None:
+            continue
+        f, a = score(text, durations[i], zoomed[i], answers[i], tgts[i])
+        value = 0.0 if a is None else a
+        (hits if tgts[i] is not None else mcq).append(value)
+        if kinds[i]:
+            per_kind.setdefault(kinds[i], []).append(value)
+    out: dict[str, float | int | None] = {
+        "accuracy": sum(mcq) / len(mcq) if mcq else None, "rows.multiple_choice": len(mcq),
+        "grounding_hit_rate": sum(hits) / len(hits) if hits else None, "rows.grounding": len(hits),
+        "zoom_rate": sum(t.startswith(ZOOM_PREFIX) for t in completions) / n if n else None,
+        "answer_rate": sum(t.startswith(ANSWER_PREFIX) for t in completions) / n if n else None,
+    }
+    for kind, values in sorted(per_kind.items()):
+        out[f"accuracy.{kind}"] = sum(values) / len(values)
+    return out
