@@ -7,6 +7,7 @@ pycocotools is the ``omni`` extra; it is imported inside the functions.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -16,7 +17,9 @@ def encode(mask: np.ndarray) -> dict:
     """A boolean H x W mask as COCO compressed RLE ``{"size": [h, w], "counts": str}``."""
     from pycocotools import mask as coco
 
-    rle = coco.encode(np.asfortranarray(mask.astype(np.uint8)))
+    with warnings.catch_warnings():    # pycocotools 2.0 calls np.array(copy=False) on its own object
+        warnings.simplefilter("ignore", DeprecationWarning)
+        rle = coco.encode(np.asfortranarray(mask.astype(np.uint8)))
     return {"size": [int(v) for v in rle["size"]], "counts": rle["counts"].decode("ascii")}
 
 
@@ -40,7 +43,9 @@ def decode(rle: Any) -> np.ndarray:
             compressed = {"size": size, "counts": counts.encode("ascii")}
         else:
             raise ValueError("RLE counts must be a string or a list of integers")
-        return coco.decode(compressed).astype(bool)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            return coco.decode(compressed).astype(bool)
     except (TypeError, UnicodeEncodeError) as e:
         raise ValueError(f"unreadable RLE ({e})") from None
 

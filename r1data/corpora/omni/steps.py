@@ -61,6 +61,45 @@ def _ffmpeg() -> str:
     return ffmpeg_exe()
 
 
+def encode_frames(frames: list[str], audio: str | None, fps: float, path: Path) -> None:
+    """Frames (decoded with PIL, all at the first one's size, even) piped to one ffmpeg run as H.264 at
+    ``fps``, with ``audio`` as AAC when given: exactly one video frame per image. ``RuntimeError``
+    with ffmpeg's (or PIL's) last words when it fails."""
+    import ffmpeg
+    from PIL import Image
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.stem}.part.mp4")
+    with Image.open(frames[0]) as first:
+        w, h = first.size
+    w, h = max(2, w // 2 * 2), max(2, h // 2 * 2)
+    video = ffmpeg.input("pipe:", format="rawvideo", pix_fmt="rgb24", s=f"{w}x{h}", r=f"{fps:g}")
+    streams = [video.video]
+    kwargs: dict = {"vcodec": "libx264", "preset": "ultrafast", "pix_fmt": "yuv420p", "movflags": "+faststart"}
+    if audio:
+        streams.append(ffmpeg.input(str(audio)).audio)
+        kwargs.update(acodec="aac")
+    proc = (ffmpeg.output(*streams, str(tmp), **kwargs).global_args("-loglevel", "error").overwrite_output()
+            .run_async(cmd=_ffmpeg(), pipe_stdin=True, pipe_stderr=True))
+    try:
+        for f in frames:
+            with Image.open(f) as im:
+                proc.stdin.write(np.asarray(im.convert("RGB").resize((w, h))).tobytes())
+        proc.stdin.close()
+    except BrokenPipeError:
+        pass
+    except OSError as e:              # a frame PIL cannot read
+        proc.kill()
+        proc.wait()
+        tmp.unlink(missing_ok=True)
+        raise RuntimeError(f"{Path(f).name}: {e}") from None
+    err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+    if proc.wait() != 0:
+        tmp.unlink(missing_ok=True)
+        raise RuntimeError(err.strip().splitlines()[-1] if err.strip() else f"exit code {proc.returncode}")
+    tmp.replace(path)
+
+
 @step("mux_frames")
 def mux_frames(rows: list[dict], ctx: StepContext, *, folder: str = "videos") -> Iterator[dict | Reject]:
     """Released rows given as frames (``frame_paths``, at ``frames_fps``) and an optional ``audio_path``
@@ -83,25 +122,11 @@ def mux_frames(rows: list[dict], ctx: StepContext, *, folder: str = "videos") ->
             if missing:
                 yield Reject(row, "missing_frame", f"{missing[0]}: no such frame ({len(missing)} missing)")
                 continue
-            path.parent.mkdir(parents=True, exist_ok=True)
-            listing = path.with_suffix(".frames.txt")
-            step_s = 1.0 / float(row["frames_fps"])
-            listing.write_text("".join(f"file '{Path(f).resolve()}'\nduration {step_s}\n" for f in frames)
-                               + f"file '{Path(frames[-1]).resolve()}'\n")
-            tmp = path.with_name(f".{path.stem}.part.mp4")
-            cmd = [_ffmpeg(), "-loglevel", "error", "-y", "-f", "concat", "-safe", "0", "-i", str(listing)]
-            if has_audio:
-                cmd += ["-i", str(audio), "-c:a", "aac", "-shortest"]
-            cmd += ["-vf", "scale=trunc(iw/2)*2:trunc(ih/2)*2", "-c:v", "libx264", "-preset", "ultrafast",
-                    "-pix_fmt", "yuv420p", "-r", f"{float(row['frames_fps']):g}", "-f", "mp4", str(tmp)]
-            out = subprocess.run(cmd, capture_output=True, text=True)
-            listing.unlink(missing_ok=True)
-            if out.returncode != 0:
-                tmp.unlink(missing_ok=True)
-                last = out.stderr.strip().splitlines()[-1] if out.stderr.strip() else f"exit {out.returncode}"
-                yield Reject(row, "transcode_failed", f"{row['video_id']}: {last}")
+            try:
+                encode_frames(frames, audio if has_audio else None, float(row["frames_fps"]), path)
+            except RuntimeError as e:
+                yield Reject(row, "transcode_failed", f"{row['video_id']}: {e}")
                 continue
-            tmp.replace(path)
         for f in frames:
             ctx.record_file(f, kind="media")
         if has_audio:
