@@ -20,7 +20,7 @@ def test_validate_names_a_misspelt_reward(tmp_path, cli):
     assert cli("validate", "scene30k").exit_code == 0
 
 
-SHIPPED = ["earthreason", "embodied_points", "embodied_spatial", "gui", "longvideo", "scene30k", "vqa_verify",
+SHIPPED = ["earthreason", "embodied_points", "embodied_spatial", "gui", "longvideo", "love", "omni", "scene30k", "vqa_verify",
            "xiangqi"]
 
 
