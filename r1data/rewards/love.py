@@ -19,6 +19,10 @@ Source: ``HumanMLLM/LOVE-R1`` @ aa1facb ``src/r1-v/src/open_r1/trainer/grpo_trai
 Format is 1 unless the zoom or the answer cannot be read or fails a rule; accuracy is 0 whenever
 format is 0. ``require_prefix=False`` is the lenient reading: a completion without either prefix
 is read as a zoom when its first box holds ``[...]``, else as an answer.
+
+The registered rewards score one step. :func:`decoupled` scores a whole rollout of the released
+trainer's two steps (the second after the clip is appended: :func:`step2_intervals`), as
+``r1data train``'s decoupled GRPO does (``r1data/train/zoom.py``); :func:`metrics` is ``r1data eval``'s.
 """
 
 from __future__ import annotations

@@ -18,6 +18,9 @@ passes when its score is at least ``pass_threshold``. The row gets:
 * ``rollout_completions``: the samples' texts (None for one the API could not give; all None
   with ``keep_completions: false``).
 
+A recipe with LOVE-R1's zoom-in views (``data.zoom``) makes a rollout two-step: a sample that asks
+validly to zoom in gets a second turn with the clip it asked for, and that answer is the sample.
+
 With ``keep_pass_rate: [LO, HI]`` a row whose pass rate lies outside the closed range goes to the
 rejects with reason ``pass_rate`` (the detail gives the rate, the record carries it); one with
 no scored sample with reason ``unscored``. A row the model cannot be shown (an image missing, a
