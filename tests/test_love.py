@@ -312,3 +312,33 @@ def test_rollout_zooms_in_a_second_turn_and_keeps_rows_of_mixed_correctness(love
     some = got[mcq[0]]
     assert sorted(some["rollout_rewards"]) == [0.0, 0.0, 1.0, 1.0]
     assert sum(c.startswith(ANSWER_PREFIX + "Now it is clear") for c in some["rollout_completions"]) == 2
+
+
+def test_report_draws_the_clues_the_zoom_and_the_frames_the_model_sees(love_build: Path, tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    import r1data
+    from r1data.registry import drawers
+    from r1data.report import ANSWER, TARGET
+    from r1data.report.panel import _rgb
+    from r1data.report.view import RowView
+    from r1data.schema import RecordSchema
+
+    corpus = r1data.open_corpus(love_build)
+    schema = RecordSchema.from_dict(corpus.manifest["schema"])
+    row = corpus.table("train").to_pylist()[0]
+    panels = drawers.get("love")(RowView(row, schema, corpus.path))
+    line = np.asarray(panels[0].to_image())
+    x = lambda t: int(960 * t / row["duration"])  # noqa: E731
+    clue = row["clues"][0]
+    near = lambda px, color: all(abs(int(a) - int(b)) < 60 for a, b in zip(px[:3], _rgb(color)))  # noqa: E731
+    assert near(line[30, x((clue["start"] + clue["end"]) / 2)], ANSWER)          # the clue, red
+    assert near(line[7, x(row["cot_zoom"][0]) + 1], TARGET)                       # the zoom's outline, yellow
+    zoomed = [p for p in panels if p.title.startswith("zoom-in")]
+    assert zoomed and len(panels) == 1 + 4 + len(zoomed)
+    for panel in panels[1:]:                       # each frame carries its seconds in red, bottom right
+        frame = np.asarray(panel.to_image()).astype(int)
+        h, w = frame.shape[:2]
+        corner = frame[int(h * 0.55):h - 6, int(w * 0.55):w - 6]                # inside a zoomed frame's border
+        assert ((corner[..., 0] > 110) & (corner[..., 0] - np.maximum(corner[..., 1], corner[..., 2]) > 50)).sum() > 4
+    r = cli("report", love_build, "-o", tmp_path / "love.html")
+    assert r.exit_code == 0, r.stderr
+    assert "Subset" not in r.stderr and (tmp_path / "love.html").stat().st_size > 10_000

@@ -356,3 +356,28 @@ def test_vos_timing_terms_follow_the_released_formula() -> None:
     from r1data.errors import UsageError
     with pytest.raises(UsageError, match="SAM2"):
         vos(completions=[good], problem_type=["video-segmentation"], frame_mask_area=[area], alpha_g=2.0)
+
+
+def test_report_draws_the_keyframe_box_and_the_sounds(omni_build: Path, tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    import r1data
+    from r1data.registry import drawers
+    from r1data.report import ANSWER
+    from r1data.report.panel import _rgb
+    from r1data.report.view import RowView
+    from r1data.schema import RecordSchema
+
+    corpus = r1data.open_corpus(omni_build)
+    schema = RecordSchema.from_dict(corpus.manifest["schema"])
+    row = next(r for r in corpus.table("train").to_pylist() if r["family"] == "audio")
+    key, sounds = drawers.get("omni")(RowView(row, schema, corpus.path))
+    assert (key.width, key.height) == (row["width"], row["height"])
+    im = np.asarray(key.to_image())
+    x1, y1, x2, y2 = (int(v) for v in row["bbox"])
+    near = lambda px, color: all(abs(int(a) - int(b)) < 70 for a, b in zip(px[:3], _rgb(color)))  # noqa: E731
+    assert near(im[(y1 + y2) // 2, x1], ANSWER)                                   # the target's box edge
+    mine = [e for e in row["sound_events"] if e["sound"].startswith(row["reference"] + ":")]
+    line = np.asarray(sounds.to_image())
+    t = (mine[0]["start"] + mine[0]["end"]) / 2
+    assert near(line[30, int(960 * t / row["duration"]) + 4], ANSWER)             # its sound, red (beside the keyframe tick)
+    r = cli("report", omni_build, "-o", tmp_path / "omni.html")
+    assert r.exit_code == 0, r.stderr

@@ -14,4 +14,4 @@ The corpus's Python, by role:
 GRPO that trains on it is ``r1data/train/zoom.py``.
 """
 
-from r1data.corpora.love import annotators, sources, steps, verifiers  # noqa: F401,E402
+from r1data.corpora.love import annotators, draw, sources, steps, verifiers  # noqa: F401,E402

@@ -14,4 +14,4 @@ The corpus's Python, by role:
 ``r1data/rewards/omni.py`` and ``omni_grounding.py`` (System 2 grounding through a profile).
 """
 
-from r1data.corpora.omni import readers, sources, steps, verifiers  # noqa: F401,E402
+from r1data.corpora.omni import draw, readers, sources, steps, verifiers  # noqa: F401,E402
