@@ -342,3 +342,43 @@ def test_report_draws_the_clues_the_zoom_and_the_frames_the_model_sees(love_buil
     r = cli("report", love_build, "-o", tmp_path / "love.html")
     assert r.exit_code == 0, r.stderr
     assert "Subset" not in r.stderr and (tmp_path / "love.html").stat().st_size > 10_000
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("corpus", ["love", "omni"])
+def test_a_killed_build_resumes_to_the_uninterrupted_one(corpus: str, tmp_path: Path) -> None:
+    """kill -9 at random moments, then rerun: the same shards, rejects and counts (issue 20: resumable)."""
+    import random
+    import subprocess
+
+    from tests.test_fault_kills import ENV, kill_at
+    from tests.test_omni import tiny_workspace as omni_workspace
+    from tests.toyws import REPO as ROOT
+    from tests.toyws import digest, r1data_cmd, run
+
+    ws = tiny_workspace(tmp_path) if corpus == "love" else omni_workspace(tmp_path)
+    spec = ws / "pipelines" / f"{corpus}.yaml"
+    spec.write_text(spec.read_text().replace("batch_size: 4", "batch_size: 1"))
+    base = ["build", corpus, "--workspace", ws, "--no-progress", "--size", "10"]
+    r = run(*base, "-o", tmp_path / "full")
+    assert r.returncode == 0, r.stderr
+    cmd = r1data_cmd(*base, "-o", tmp_path / "killed")
+    rng = random.Random(20)
+    for _ in range(3):
+        code, err = kill_at(cmd, rng.uniform(1.5, 5.0))
+        if code is not None:
+            assert code == 0, err
+            break
+    r = subprocess.run(cmd, cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0 and "Traceback" not in r.stderr, r.stderr
+    got, want = digest(tmp_path / "killed"), digest(tmp_path / "full")
+    # a rejected record keeps its working fields, among them the video's absolute path under the
+    # build folder ("killed" vs "full"): the rejects are compared by what they say, the rest whole
+    for d in (got, want):
+        d["rejects"] = {k: v for k, v in d["rejects"].items() if k != "shards"}
+    assert got == want
+    import r1data
+
+    said = lambda out: sorted(r1data.open_corpus(out).duckdb().sql(  # noqa: E731
+        "SELECT id, step, reason, detail FROM rejects").fetchall())
+    assert said(tmp_path / "killed") == said(tmp_path / "full")
