@@ -410,6 +410,17 @@ class _Build:
                     dynamic_ncols=True, file=sys.stderr, smoothing=0.1, mininterval=0.5)
 
     # -- the end ----------------------------------------------------------------------------
+    def _image_budget(self, splits: dict) -> dict | None:
+        """What the rows' images cost the corpus's training recipe (r1data.budget), for the
+        manifest; a problem computing it is a warning, never a failed build."""
+        from r1data.budget import build_budget
+
+        try:
+            return build_budget(self.out, splits, self.r)
+        except Exception as e:     # the rows are written; the figure is a convenience
+            self.warnings.append(f"image budget not computed: {type(e).__name__}: {e}")
+            return None
+
     def _finish(self, resumed: bool) -> BuildResult:
         self.writer.close()
         self._checkpoint(finalizing=True)
@@ -423,6 +434,9 @@ class _Build:
                                  options=self.options, items_read=self.cursor, splits=splits, rejects=rejects,
                                  accounting=accounting, wall_time_s=self.prior_wall + time.monotonic() - self.t0,
                                  warnings=self.warnings, source_root=getattr(self, "source_root", None))
+        budget = self._image_budget(splits)
+        if budget is not None:
+            manifest["image_budget"] = budget
         write_json_atomic(self.out / "manifest.json", manifest)
         (self.state_dir / "checkpoint.json").unlink(missing_ok=True)
         fsync_dir(self.out)
