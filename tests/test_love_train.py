@@ -177,3 +177,33 @@ def test_two_steps_rewards_masking_and_the_step_two_update(tmp_path: Path, love_
     assert masked == [0.0, 0.5]
     grads = [e["grad_norm"] for e in log if "grad_norm" in e]
     assert grads[0] > 0 and grads[1] > 0          # both steps of generation 1 move the policy
+
+
+@pytest.mark.slow
+def test_a_zoom_recipe_is_checked_against_the_build(tmp_path: Path) -> None:
+    """The zoom section's columns must be the build's; video_frames and zoom exclude each other; the
+    decoupled trainer scores only LOVE-R1's rewards."""
+    from r1data.errors import SpecError, UsageError
+    from r1data.schema import load_schema
+    from r1data.train import load_recipe
+    from r1data.train.data import resolve_mapping
+    from r1data.train.zoom import term_weights
+
+    schema = load_schema(REPO / "schemas" / "love.yaml").to_dict()
+    mapping = resolve_mapping(load_recipe("love"), schema, ["duration", "zoomin_intervals", "answer", "tgt"], True)
+    assert mapping.zoom is not None and mapping.videos == "videos"
+    assert {"zoomin_intervals", "duration", "tgt", "zoom_cot", "answer_cot", "cot_zoom"} <= set(mapping.columns("sft"))
+    recipe = yaml.safe_load((REPO / "train" / "love.yaml").read_text())
+    recipe["data"]["zoom"]["sft_steps"][1]["zoom"] = "no_such_column"
+    (tmp_path / "bad.yaml").write_text(yaml.safe_dump(recipe))
+    with pytest.raises(SpecError, match="no_such_column"):
+        resolve_mapping(load_recipe(tmp_path / "bad.yaml"), schema, [], True)
+    recipe = yaml.safe_load((REPO / "train" / "love.yaml").read_text())
+    recipe["data"]["video_frames"] = 8
+    (tmp_path / "both.yaml").write_text(yaml.safe_dump(recipe))
+    with pytest.raises(SpecError, match="either video_frames or zoom"):
+        resolve_mapping(load_recipe(tmp_path / "both.yaml"), schema, [], True)
+    assert term_weights(["love.format", "love.accuracy"], [1.0, 2.0]) == (1.0, 2.0)
+    assert term_weights(["love.total"], [0.5]) == (0.5, 0.5)
+    with pytest.raises(UsageError, match="must be among"):
+        term_weights(["longvideo.total"], [1.0])

@@ -144,7 +144,11 @@ def resolve_mapping(loaded: LoadedRecipe, schema: dict, reward_columns: list[str
         raise loaded.error(f"a field of the build's schema or a Jinja template ({', '.join(sorted(fields))})",
                            "data", "completion", got=completion)
     images = videos = None
-    zoom_columns = zoom_fields(loaded, fields, vision) if d.zoom is not None else []
+    zoom_columns = []
+    if d.zoom is not None:
+        from r1data.train.zoom_data import zoom_fields
+
+        zoom_columns = zoom_fields(loaded, fields, vision)
     if vision and d.images != "none" and (d.video_frames or d.zoom):
         videos = d.videos or schema_role(schema, "video")
         if videos is None or videos not in fields:
@@ -168,32 +172,6 @@ def resolve_mapping(loaded: LoadedRecipe, schema: dict, reward_columns: list[str
                            got=missing)
     return RowMapping(template, variables, completion, images, list(reward_columns), completion_template,
                       completion_fields, videos, d.video_frames if videos else None, d.zoom, zoom_columns)
-
-
-def zoom_fields(loaded: LoadedRecipe, fields: set[str], vision: bool) -> list[str]:
-    """The columns a ``data.zoom`` section reads, checked against the build's schema."""
-    d = loaded.recipe.data
-    z = d.zoom
-    if not vision:
-        raise loaded.error("a vision model (LOVE-R1's zoom-in views are frames)", "data", "zoom")
-    if d.video_frames:
-        raise loaded.error("either video_frames or zoom (zoom samples its own frames)", "data", "video_frames",
-                           got=d.video_frames)
-    cols = []
-    for key in ("intervals", "duration", "tgt"):
-        name = getattr(z, key)
-        if name not in fields:
-            raise loaded.error(f"a field of the build's schema ({', '.join(sorted(fields))})", "data", "zoom", key,
-                               got=name)
-        cols.append(name)
-    for i, step in enumerate(z.sft_steps):
-        cols.extend(template_fields(loaded, step.completion, fields, f"zoom.sft_steps[{i}].completion"))
-        if step.zoom is not None:
-            if step.zoom not in fields:
-                raise loaded.error(f"a field of the build's schema ({', '.join(sorted(fields))})", "data", "zoom",
-                                   "sft_steps", i, "zoom", got=step.zoom)
-            cols.append(step.zoom)
-    return list(dict.fromkeys(cols))
 
 
 def read_rows(corpus: Any, rows: RowsSpec, columns: list[str], loaded: LoadedRecipe, stage: str) -> list[dict]:

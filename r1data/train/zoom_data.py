@@ -252,3 +252,32 @@ class ZoomFormatter:
                 example[c] = row.get(c)
             out.append(example)
         return out
+
+
+def zoom_fields(loaded: Any, fields: set[str], vision: bool) -> list[str]:
+    """The columns a ``data.zoom`` section reads, checked against the build's schema."""
+    from r1data.train.data import template_fields
+
+    d = loaded.recipe.data
+    z = d.zoom
+    if not vision:
+        raise loaded.error("a vision model (LOVE-R1's zoom-in views are frames)", "data", "zoom")
+    if d.video_frames:
+        raise loaded.error("either video_frames or zoom (zoom samples its own frames)", "data", "video_frames",
+                           got=d.video_frames)
+    cols = []
+    for key in ("intervals", "duration", "tgt"):
+        name = getattr(z, key)
+        if name not in fields:
+            raise loaded.error(f"a field of the build's schema ({', '.join(sorted(fields))})", "data", "zoom", key,
+                               got=name)
+        cols.append(name)
+    for i, step in enumerate(z.sft_steps):
+        cols.extend(template_fields(loaded, step.completion, fields, f"zoom.sft_steps[{i}].completion"))
+        if step.zoom is not None:
+            if step.zoom not in fields:
+                raise loaded.error(f"a field of the build's schema ({', '.join(sorted(fields))})", "data", "zoom",
+                                   "sft_steps", i, "zoom", got=step.zoom)
+            cols.append(step.zoom)
+    return list(dict.fromkeys(cols))
+
