@@ -382,3 +382,58 @@ def test_a_killed_build_resumes_to_the_uninterrupted_one(corpus: str, tmp_path: 
     said = lambda out: sorted(r1data.open_corpus(out).duckdb().sql(  # noqa: E731
         "SELECT id, step, reason, detail FROM rejects").fetchall())
     assert said(tmp_path / "killed") == said(tmp_path / "full")
+
+
+@pytest.mark.slow
+def test_cot_steps_written_by_an_api_profile_are_kept_only_when_right(tmp_path: Path, cli, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """``--annotator``: a stand-in OpenAI server (the real client, 127.0.0.1) captions the clips, writes the
+    zoom step from the captions and the hint interval, and the answer step from 16 clue frames and the
+    answer as a hint; the steps get LOVE-R1's prefixes and are cut after their first box; a zoom that
+    misses the clues and a wrong letter are rejected, as LOVE-R1 filtered its CoT data."""
+    import re
+
+    import r1data
+    from tests.servers import OpenAIChatServer
+
+    monkeypatch.setenv("R1DATA_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("TEST_LLM_KEY", "sk-test")
+    seen: dict[str, list[int]] = {"caption": [], "zoom": [], "answer": []}
+
+    def respond(prompt: str, n_images: int) -> str:
+        if prompt.startswith("Elaborate on the visual"):
+            seen["caption"].append(n_images)
+            return "A coloured shape moves across a dark frame."
+        if "zoom in on a specific video segment" in prompt:
+            seen["zoom"].append(n_images)
+            s, e = (int(v) for v in re.search(r"Hint: the relevant video segment is \[(\d+), (\d+)\]", prompt).groups())
+            if "entry_edge" in prompt or "come into" in prompt:          # misses the clue: rejected
+                return "It happens at the very end. \\boxed{[%d, %d]}" % (max(0, s - 40), max(1, s - 38))
+            return f"The question needs the moment it happens; the captions place it there. \\boxed{{[{s}, {e}]}} more"
+        if "Hint: the answer is" in prompt:
+            seen["answer"].append(n_images)
+            letter = re.search(r"Hint: the answer is ([A-D])", prompt).group(1)
+            if "leave the video" in prompt:                               # a wrong letter: rejected
+                letter = "ABCD"[("ABCD".index(letter) + 1) % 4]
+            return f"Watching the clip closely, the option that fits is {letter}. \\boxed{{{letter}}} trailing"
+        raise AssertionError(prompt[:80])
+
+    with OpenAIChatServer(respond=respond) as server:
+        ws = tiny_workspace(tmp_path)
+        (ws / "annotators").mkdir()
+        (ws / "annotators" / "test-llm.yaml").write_text(
+            f"provider: openai\nmodel: test-model\nbase_url: {server.url}\napi_key_env: TEST_LLM_KEY\n"
+            "max_retries: 0\nparse_retries: 0\n")
+        out = tmp_path / "out"
+        r = cli("build", "love", "--workspace", ws, "--annotator", "test-llm", "--size", "6", "-o", out, "--no-progress")
+    assert r.exit_code == 0, r.stderr
+    corpus = r1data.open_corpus(out)
+    rows = [row for s in corpus.splits for row in corpus.table(s).to_pylist()]
+    assert rows and all(row["has_cot"] for row in rows)
+    assert seen["caption"] and set(seen["caption"]) == {1} and set(seen["zoom"]) == {0}
+    assert seen["answer"] and all(1 <= n <= 16 for n in seen["answer"])        # clue +-5 s, two a second at most
+    for row in rows:
+        assert row["zoom_cot"].startswith("I need to zoom in on the video.\n\nThe question needs")
+        assert row["zoom_cot"].endswith("]}") and row["answer_cot"].endswith(f"\\boxed{{{row['answer']}}}")
+        assert row["answer_cot"].startswith("I get the answer.\n\nWatching the clip")
+    reasons = dict(corpus.duckdb().sql("SELECT reason, count(*) FROM rejects GROUP BY 1").fetchall())
+    assert reasons.get("love_zoom_cot", 0) >= 1 and reasons.get("love_answer_cot", 0) >= 1, reasons
