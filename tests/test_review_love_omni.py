@@ -21,7 +21,7 @@ from test_review import env, ls, project_id, review, reviewer, server, tasks_by_
 pytestmark = [pytest.mark.labelstudio, pytest.mark.slow]
 
 
-def test_love_clue_spans_round_trip(cli, env, ls, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_love_clue_spans_round_trip(cli, env, ls, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
     from tests.test_love import tiny_workspace
 
     out = tmp_path / "love"
@@ -63,7 +63,7 @@ def test_love_clue_spans_round_trip(cli, env, ls, tmp_path: Path) -> None:  # ty
     assert merged["clues"][0]["end"] == pytest.approx(clue["end"], abs=0.5 / fps + 1e-3)
 
 
-def test_omni_keyframe_box_and_sound_spans(cli, env, ls, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_omni_keyframe_box_and_sound_spans(cli, env, ls, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
     from tests.test_omni import tiny_workspace
 
     out = tmp_path / "omni"

@@ -119,7 +119,7 @@ def clue_frames(rows: list[dict], ctx: StepContext, *, frames: PositiveInt = 16,
         first = row["clues"][0]
         start, end = float(first["start"]) - pad, float(first["end"]) + pad
 
-        def read(vr):  # type: ignore[no-untyped-def]
+        def read(vr, start: float = start, end: float = end):  # type: ignore[no-untyped-def]
             fps = float(vr.get_avg_fps())
             lo, hi = max(int(start * fps), 0), min(int(end * fps), len(vr) - 1)
             ids = protocol.linspace_ids(lo, max(lo, hi), max(1, min(frames, int((end - start) * 2))))
