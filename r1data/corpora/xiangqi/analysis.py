@@ -14,9 +14,9 @@ Where results may be reused (see ``uci`` for fresh and session searches):
   These caches live for **one batch** (``end_games``: the self-play step calls it before a
   batch, the evaluation after it, and both when a build makes them): a cached result stands
   for the engine state its search left, and that state exists only in the batch's own
-  session. Kept longer, a second build in the same process (a notebook, a test run, a build
-  after an estimate), or a game whose id another game reuses, would be answered from another
-  build's session: different rows depending on what the process did before.
+  session. Kept longer, a second build in the same process (a notebook, a test run), or a
+  recorded game whose id a game of another batch reuses, would be answered from another
+  session: rows that depend on what the process did before (and so on the worker).
 * **The opening book** (``ply < book_plies``): positions that open many games (the start
   position, the first few plies) are searched fresh, a pure function of the FEN, and cached
   across games in a bounded LRU (``cache_size``; 0 turns it off and changes no result); a book
