@@ -14,16 +14,16 @@ from pathlib import Path
 import pytest
 
 pytest.importorskip("pyffish")
-from r1data.corpora.xiangqi.uci import DEFAULT_ENGINE  # noqa: E402
+from r1data.corpora.xiangqi.uci import DEFAULT_ENGINE
 
 ENGINE = os.environ.get("R1DATA_FAIRY_STOCKFISH") or DEFAULT_ENGINE
 if not (os.path.isfile(ENGINE) or shutil.which(ENGINE)):
     pytest.skip("fairy-stockfish is not installed (apt-get install fairy-stockfish)", allow_module_level=True)
 
-import r1data  # noqa: E402
-from r1data.corpora.xiangqi.analysis import Analyzer, close_all  # noqa: E402
-from r1data.corpora.xiangqi.board import START_FEN, game_fens  # noqa: E402
-from r1data.corpora.xiangqi.uci import EngineCrash  # noqa: E402
+import r1data
+from r1data.corpora.xiangqi.analysis import Analyzer, close_all
+from r1data.corpora.xiangqi.board import START_FEN, game_fens
+from r1data.corpora.xiangqi.uci import EngineCrash
 
 REPO = Path(__file__).resolve().parents[1]
 OPENING = ["h2e2", "h9g7", "h0g2", "i9h9", "i0h0", "b9c7", "b0c2", "c6c5"]
