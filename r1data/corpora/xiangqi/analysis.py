@@ -11,6 +11,12 @@ Where results may be reused (see ``uci`` for fresh and session searches):
   engine session, in a fixed order, and cached for that game: the evaluation reuses every
   self-play search made at its budget, and a position repeated within the game is searched
   once. A game's results depend only on the game, so they are the same on any worker.
+  These caches live for **one batch** (``end_games``: the self-play step calls it before a
+  batch, the evaluation after it, and both when a build makes them): a cached result stands
+  for the engine state its search left, and that state exists only in the batch's own
+  session. Kept longer, a second build in the same process (a notebook, a test run), or a
+  recorded game whose id a game of another batch reuses, would be answered from another
+  session: rows that depend on what the process did before (and so on the worker).
 * **The opening book** (``ply < book_plies``): positions that open many games (the start
   position, the first few plies) are searched fresh, a pure function of the FEN, and cached
   across games in a bounded LRU (``cache_size``; 0 turns it off and changes no result); a book
@@ -30,7 +36,7 @@ from typing import Any
 
 from r1data.corpora.xiangqi.uci import SearchResult, UciEngine, resolve_engine
 
-GAMES_KEPT = 16       # per-game caches kept (a batch of several games is played, then evaluated)
+GAMES_KEPT = 16       # per-game caches kept within a batch (several games played, then evaluated)
 HASH_MB = 4           # the engine's hash table (4 MB measured at least as fast as 1-16 MB here)
 BOOK_PLIES = 4        # positions before this ply open many games: searched fresh, cached across games
 
@@ -87,6 +93,18 @@ class Analyzer:
         self.games.move_to_end(game_id)
         while len(self.games) > GAMES_KEPT:
             self.games.popitem(last=False)
+
+    def end_games(self) -> None:
+        """Forget every game's searches; the next search starts a new engine session.
+
+        Called at the edges of a batch (see the module docstring): what a batch's games
+        searched is then never an answer, nor the engine state, for anything after it.
+        The opening book and the legal moves stay: they are pure functions of the position.
+        """
+        self.games.clear()
+        self.session = {}
+        self.game = None
+        self.engine.new_session()
 
     # -- requests ---------------------------------------------------------------------------
     def legal_moves(self, fens: Sequence[str]) -> list[list[str]]:

@@ -49,7 +49,7 @@ class Evaluate:
         self.clear_cp = clear_cp
         self.engine_args = dict(engine=engine, hash_mb=hash_mb, timeout_s=timeout_s, cache_size=cache_size,
                                 book_plies=book_plies)
-        shared_analyzer(**self.engine_args)
+        shared_analyzer(**self.engine_args).end_games()   # a new build shares no game with an earlier one
 
     @staticmethod
     def preflight(params: dict) -> None:
@@ -59,13 +59,17 @@ class Evaluate:
     def __call__(self, rows: list[dict]) -> Iterator[dict | Reject]:
         analyzer = shared_analyzer(**self.engine_args)
         before = analyzer.counters()
-        for row in rows:
-            try:
-                yield self.label(row, analyzer)
-            except EngineCrash as e:   # this position only; the engine is restarted for the next
-                yield Reject(row, "engine_crash", f"{e}; position {row.get('fen')}")
-            except NoMove:
-                yield Reject(row, "no_legal_move", f"the engine finds no move in {row.get('fen')}")
+        try:
+            for row in rows:
+                try:
+                    yield self.label(row, analyzer)
+                except EngineCrash as e:   # this position (and the game's later searches, if its
+                    # engine session is lost); the engine is restarted for the next
+                    yield Reject(row, "engine_crash", f"{e}; position {row.get('fen')}")
+                except NoMove:
+                    yield Reject(row, "no_legal_move", f"the engine finds no move in {row.get('fen')}")
+        finally:
+            analyzer.end_games()    # the batch's games end here (see analysis: one batch)
         count_since(self.ctx.stats, analyzer, before)
 
     def label(self, row: dict, analyzer: Analyzer) -> dict:

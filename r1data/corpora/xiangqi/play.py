@@ -63,7 +63,8 @@ class SelfPlay:
         self.resign_plies = resign_plies
         self.engine_args = dict(engine=engine, hash_mb=hash_mb, timeout_s=timeout_s, cache_size=cache_size,
                                 book_plies=book_plies)
-        shared_analyzer(**self.engine_args)   # checks the binary exists; starts nothing yet
+        # checks the binary exists (starts nothing yet); a new build shares no game with an earlier one
+        shared_analyzer(**self.engine_args).end_games()
         weights = [lv.weight for lv in levels]
         self.level_p = [w / sum(weights) for w in weights]
 
@@ -74,6 +75,7 @@ class SelfPlay:
 
     def __call__(self, rows: list[dict]) -> Iterator[dict | Reject]:
         analyzer = shared_analyzer(**self.engine_args)
+        analyzer.end_games()     # a batch's games start here: nothing searched before is reused
         before = analyzer.counters()
         for row in rows:
             if row.get("moves") is not None:

@@ -14,6 +14,10 @@ control:
 
 A process that dies or hangs is restarted, the current session's searches are replayed (so the
 engine is back in the state it had) and the request is retried; see :meth:`UciEngine._exchange`.
+A timeout therefore never changes an answer: either the retried search runs from the same state
+and gives the same answer, or the request fails (:class:`EngineCrash`, a reject). A session whose
+search failed for good cannot be replayed to the state it would have had, so its later searches
+fail too, until the next session starts (never an answer from another state).
 Engines die with the process that started them (``PR_SET_PDEATHSIG``), and quit on stdin EOF.
 
 Moves cross this interface in ICCS (ranks 0-9); the engine's ranks 1-10 stay inside.
@@ -133,7 +137,7 @@ class UciEngine:
     position's legal moves in the same round trip. A process that dies (EOF, broken pipe) or
     exceeds ``timeout_s`` on one request is killed, restarted, its session replayed and the
     request retried, up to ``max_retries`` times; then :class:`EngineCrash` is raised for that
-    request alone.
+    request, and for the session's later searches (see the module docstring).
     """
 
     def __init__(self, path: str | None = None, *, hash_mb: int = 4, timeout_s: float = 60.0,
@@ -150,6 +154,9 @@ class UciEngine:
         self._buf = b""
         self._session: list[list[str]] = []   # search commands since the last ucinewgame
         self._fresh_next = True           # the next session search starts with ucinewgame
+        self._in_session: subprocess.Popen | None = None   # the process whose state is the session's
+        self._lost = ""                   # why the session's state is lost ("" while it is not)
+        self._verified = False            # this binary passed the handshake once
 
     @property
     def pid(self) -> int | None:
@@ -166,30 +173,35 @@ class UciEngine:
         except OSError as e:
             raise EngineUnavailable(f"cannot start {self.path}: {e}") from None
         self._buf = b""
+        wait = max(10.0, self.timeout_s)
         try:
             self._send(["uci"])
-            hello = self._read_until("uciok", 1, 10.0)
+            hello = self._read_until("uciok", 1, wait)
+            self.name = next((ln[len("id name "):].strip() for ln in hello if ln.startswith("id name ")), "")
+            if not any("UCI_Variant" in ln and re.search(rf" var {VARIANT}(\s|$)", ln) for ln in hello):
+                self._kill(self.proc)
+                self.proc = None
+                raise EngineUnavailable(f"{self.path} does not offer UCI_Variant {VARIANT} (a Fairy-Stockfish "
+                                        "build with large-board variants is needed, e.g. Debian's fairy-stockfish)")
+            self._send([f"setoption name UCI_Variant value {VARIANT}", "setoption name Threads value 1",
+                        f"setoption name Hash value {self.hash_mb}", "setoption name Contempt value 0",
+                        "isready"])
+            self._read_until("readyok", 1, wait)
         except _Died as e:
             self._kill(self.proc)
             self.proc = None
+            if self._verified:   # it answered before: a slow restart (a loaded machine), retried
+                raise
             raise EngineUnavailable(f"{self.path} does not answer the UCI handshake ({e}); "
                                     "is it Fairy-Stockfish?") from None
-        self.name = next((line[len("id name "):].strip() for line in hello if line.startswith("id name ")), "")
-        if not any("UCI_Variant" in line and re.search(rf" var {VARIANT}(\s|$)", line) for line in hello):
-            self._kill(self.proc)
-            self.proc = None
-            raise EngineUnavailable(f"{self.path} does not offer UCI_Variant {VARIANT} (a Fairy-Stockfish "
-                                    "build with large-board variants is needed, e.g. Debian's fairy-stockfish)")
-        self._send([f"setoption name UCI_Variant value {VARIANT}", "setoption name Threads value 1",
-                    f"setoption name Hash value {self.hash_mb}", "setoption name Contempt value 0",
-                    "isready"])
-        self._read_until("readyok", 1, 10.0)
+        self._verified = True
 
     def close(self) -> None:
         """Ask the engine to quit, then make sure it is gone."""
         proc, self.proc = self.proc, None
         self._session = []
         self._fresh_next = True
+        self._lost = ""
         if proc is None:
             return
         try:
@@ -271,16 +283,18 @@ class UciEngine:
                   timeout: float | None = None, replay: bool = False) -> list[str]:
         """Send, read the answer; on death or timeout restart, replay the session and retry.
 
-        ``replay``: the request continues the current session, so a restarted engine first
-        replays the session's searches (answers discarded) to get back the state they left.
+        ``replay``: the request continues the current session, so an engine that is not the one
+        the session ran in (restarted by this request or by any earlier one, legal moves
+        included) first replays the session's searches (answers discarded) to get back the
+        state they left.
         """
         last = ""
         for attempt in range(self.max_retries + 1):
             try:
                 if self.proc is None:
                     self.start()
-                    if replay and self._session:
-                        self._replay()
+                if replay and self._in_session is not self.proc:
+                    self._replay()
                 self._send(commands)
                 return self._read_until(until, count, timeout or self.timeout_s)
             except _Died as e:
@@ -293,10 +307,13 @@ class UciEngine:
         raise EngineCrash(f"fairy-stockfish failed {self.max_retries + 1} times on one request ({last})")
 
     def _replay(self) -> None:
-        commands = ["ucinewgame"] + [c for block in self._session for c in block]
-        self._send(commands)
-        self._read_until("bestmove", len(self._session), self.timeout_s * (1 + len(self._session)))
-        self.replayed += len(self._session)
+        """Bring this process to the session's state: ``ucinewgame``, then its searches again."""
+        if self._session:    # a new process is in the state ``ucinewgame`` leaves
+            commands = ["ucinewgame"] + [c for block in self._session for c in block]
+            self._send(commands)
+            self._read_until("bestmove", len(self._session), self.timeout_s * (1 + len(self._session)))
+            self.replayed += len(self._session)
+        self._in_session = self.proc
 
     # -- requests ----------------------------------------------------------------------------
     def legal_moves(self, fens: Sequence[str]) -> list[list[str]]:
@@ -345,14 +362,25 @@ class UciEngine:
             (["ucinewgame"] if start_new else []) + block
         if start_new:
             self._session = []
+            self._lost = ""
+            self._in_session = None
+        elif self._lost:     # answering from another state would change the rows: refuse
+            raise EngineCrash(f"this game's engine session was lost ({self._lost}); its later "
+                              "searches cannot be reproduced")
         t0 = time.perf_counter()
         try:
             lines = self._exchange(commands, "bestmove", replay=not start_new)
+        except EngineCrash as e:
+            self._fresh_next = fresh     # as after a success: a fresh search ends the session;
+            if not fresh:                # a session's later searches would run from another state
+                self._lost = str(e)
+            raise
         finally:
             self.busy_s += time.perf_counter() - t0
-        moves = _parse_perft(lines, 1)[0] if with_moves else None
+        self._in_session = self.proc       # it has run the session, this search included
         self._session.append(block)
         self._fresh_next = fresh
+        moves = _parse_perft(lines, 1)[0] if with_moves else None
         try:
             return moves, parse_search(lines, nodes)
         except NoMove:
