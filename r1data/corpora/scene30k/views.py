@@ -152,6 +152,8 @@ def select_views(rows: list[dict], ctx: StepContext, *, views: int = 4,
                          f"{len(vs.candidates)} candidate views (at least {min_pixels} visible pixels)")
             continue
         chosen = ([vs.top_down] if vs.top_down is not None else []) + [vs.candidates[i] for i in kept]
+        # a new row without the candidates: what is not kept is not shipped back to the writer
+        row = {k: v for k, v in row.items() if k != "_views"}
         row["images"] = [v.png for v in chosen]
         row["cameras"] = [v.camera for v in chosen]
         row["view_objects"] = [[o for o in v.objects if o["pixels"] > 0] for v in chosen]
