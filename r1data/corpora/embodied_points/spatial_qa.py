@@ -133,7 +133,7 @@ def _objects(scene: Any) -> list[dict]:
     return out
 
 
-@step("spatial_qa_tasks")
+@step("spatial_qa_tasks", expands=True)
 def spatial_qa_tasks(rows: Iterable[dict], ctx: StepContext, *, per_scene: int = 4,
                      families: dict[str, float] | None = None) -> Iterator[dict | Reject]:
     """Up to ``per_scene`` multiple-choice questions per rendered scene (``_scene``), each of a
