@@ -111,6 +111,10 @@ def shade_flat(index, depth, n_tri, width, tri_src, solid_of, instance_of_solid,
     size = sm_depth.shape[0]
     dz = max(z1 - z0, 1e-6)
     height = index.shape[0] // width
+    last = -1                  # the triangle of the previous pixel: its attributes are at hand
+    src, inst, prt, fk = 0, -1, 0, 0
+    isfull = lit_face = False
+    am0 = am1 = am2 = df0 = df1 = df2 = 0.0
     for y in range(height):
         v = float(y)
         # the world point is affine in u along a row: its two parts at u = 0, and their slopes
@@ -125,25 +129,32 @@ def shade_flat(index, depth, n_tri, width, tri_src, solid_of, instance_of_solid,
             t = index[p]
             if t < 0 or t >= n_tri:
                 continue
-            src = tri_src[t]
-            solid = solid_of[src]
-            inst = instance_of_solid[solid]
+            if t != last:
+                last = t
+                src = tri_src[t]
+                solid = solid_of[src]
+                inst = instance_of_solid[solid]
+                prt = part_of_solid[solid]
+                fk = face_key[src]
+                isfull = tri_full[src]
+                lit_face = has_shadow and tri_lit[src]
+                am0, am1, am2 = tri_ambient[src, 0], tri_ambient[src, 1], tri_ambient[src, 2]
+                df0, df1, df2 = tri_diffuse[src, 0], tri_diffuse[src, 1], tri_diffuse[src, 2]
             instance[p] = inst
-            part[p] = part_of_solid[solid]
-            faces[p] = face_key[src]
-            if tri_full[src]:
+            part[p] = prt
+            faces[p] = fk
+            if isfull:
                 full[p] = True
                 continue
-            need_shadow = has_shadow and tri_lit[src]
             shadow = 1.0
             wz = 0.0
-            if need_shadow or (has_height and inst >= 0):
+            if lit_face or (has_height and inst >= 0):
                 u = float(x)
                 d = float(depth[p])
                 wx = ray_b[0, 0] * u + b0 + d * (ray_a[0, 0] * u + a0)
                 wy = ray_b[1, 0] * u + b1 + d * (ray_a[1, 0] * u + a1)
                 wz = ray_b[2, 0] * u + b2 + d * (ray_a[2, 0] * u + a2)
-                if need_shadow:
+                if lit_face:
                     su = ((sm_axes[0, 0] * wx + sm_axes[0, 1] * wy + sm_axes[0, 2] * wz) - sm_origin[0]) * sm_scale
                     sv = ((sm_axes[1, 0] * wx + sm_axes[1, 1] * wy + sm_axes[1, 2] * wz) - sm_origin[1]) * sm_scale
                     sd = (sm_axes[2, 0] * wx + sm_axes[2, 1] * wy + sm_axes[2, 2] * wz) - sm_bias
@@ -162,8 +173,9 @@ def shade_flat(index, depth, n_tri, width, tri_src, solid_of, instance_of_solid,
             f = 1.0
             if has_height and inst >= 0:
                 f = 0.62 + 0.38 * min(max((wz - z0) / dz, 0.0), 1.0)
-            for k in range(3):
-                image[p, k] = (tri_ambient[src, k] + tri_diffuse[src, k] * shadow) * f * 255.0
+            image[p, 0] = (am0 + df0 * shadow) * f * 255.0
+            image[p, 1] = (am1 + df1 * shadow) * f * 255.0
+            image[p, 2] = (am2 + df2 * shadow) * f * 255.0
 
 
 @njit(cache=True, nogil=True)
