@@ -1,4 +1,4 @@
-"""The z-buffer: triangles and point splats to per-pixel nearest fragments, vectorised numpy.
+"""The z-buffer: triangles and point splats to per-pixel nearest fragments.
 
 Triangles are clipped against the near plane (a triangle with one corner behind it becomes
 one or two smaller triangles; none is dropped for it), back faces are culled, and each
