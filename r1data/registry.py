@@ -80,6 +80,8 @@ sources: Registry[Any] = Registry("source")
 verifiers: Registry[Any] = Registry("verifier")
 filters: Registry[Any] = Registry("filter rule")
 annotator_functions: Registry[Any] = Registry("programmatic annotator")
+# how a corpus's rows are drawn in `r1data report` (r1data.report.drawer), keyed by corpus name
+drawers: Registry[Any] = Registry("drawer")
 
 # Modules whose import registers the built-ins. Corpus modules import their optional
 # dependencies (pyffish, decord, ...) lazily, so importing them here stays cheap.

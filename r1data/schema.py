@@ -5,7 +5,7 @@ Features stored in the schema metadata, so ``load_dataset("arrow", ...)`` decode
 and later the Label Studio config, the Hub card's ``dataset_info`` and the TRL column mapping.
 
 Type language (a string, or a mapping with ``type:`` plus ``description``, ``required``,
-``role``)::
+``role``, and for images and coordinates ``size`` and ``frame``: :mod:`r1data.frames`)::
 
     string bool int8 int16 int32 int64 uint8 uint16 uint32 uint64 float16 float32 float64 binary
     image                      PNG/JPEG bytes; decodes to PIL.Image in `datasets`
@@ -34,6 +34,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from r1data.errors import SpecError
+from r1data.frames import Frame, declaration_problems, parse_frame, parse_size
 from r1data.ndarrays import ndarray_columns
 from r1data.yamlio import LineMap, Problems, load_yaml
 
@@ -187,6 +188,8 @@ class Field:
     description: str = ""
     required: bool = True
     role: str | None = None     # question | reasoning | answer | image | ... (review, cards, training)
+    size: tuple[str, str] | None = None   # an image's width and height fields (r1data.frames)
+    frame: Frame | None = None            # the frame of the field's coordinates (r1data.frames)
 
 
 @dataclass(frozen=True)
@@ -243,9 +246,22 @@ class RecordSchema:
         return {
             "name": self.name, "version": self.version, "description": self.description,
             "fields": {f.name: {"type": str(f.type), "description": f.description,
-                                "required": f.required, **({"role": f.role} if f.role else {})}
+                                "required": f.required, **({"role": f.role} if f.role else {}),
+                                **({"size": list(f.size)} if f.size else {}),
+                                **({"frame": f.frame.to_dict()} if f.frame else {})}
                        for f in self.fields},
         }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "RecordSchema":
+        """The schema :meth:`to_dict` wrote (a build's manifest keeps the schema it was made with)."""
+        fields = tuple(Field(name, parse_type(spec["type"]), spec.get("description", ""),
+                             spec.get("required", True), spec.get("role"),
+                             parse_size(spec["size"]) if spec.get("size") else None,
+                             parse_frame(spec["frame"]) if spec.get("frame") else None)
+                       for name, spec in data["fields"].items())
+        return cls(name=data["name"], fields=fields, description=data.get("description", ""),
+                   version=data.get("version", 1))
 
     # -- rows -> Arrow -------------------------------------------------------------------
     def encoders(self) -> dict[str, Callable[[Any], Any]]:
@@ -367,7 +383,7 @@ def _encoder(t: FieldType) -> Callable[[Any], Any] | None:
     return None
 
 
-_FIELD_KEYS = {"type", "description", "required", "role", "item", "fields", "length"}
+_FIELD_KEYS = {"type", "description", "required", "role", "item", "fields", "length", "size", "frame"}
 
 
 def load_schema(path: str | Path) -> RecordSchema:
@@ -408,8 +424,19 @@ def load_schema(path: str | Path) -> RecordSchema:
             if not isinstance(required, bool):
                 problems((*loc, "required"), "expected true or false", required)
                 required = True
+            size = frame = None
+            try:
+                size = parse_size(attrs["size"]) if "size" in attrs else None
+            except ValueError as e:
+                problems((*loc, "size"), str(e), attrs["size"])
+            try:
+                frame = parse_frame(attrs["frame"]) if "frame" in attrs else None
+            except ValueError as e:
+                problems((*loc, "frame"), str(e))
             fields.append(Field(fname, ftype, str(attrs.get("description", "") or ""), required,
-                                attrs.get("role")))
+                                attrs.get("role"), size, frame))
+    for loc, expected in declaration_problems(fields):
+        problems(loc, expected)
     version = data.get("version", 1)
     if not isinstance(version, int):
         problems(("version",), "expected an integer", version)

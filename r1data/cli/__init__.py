@@ -23,6 +23,7 @@ COMMANDS = {
     "build": "r1data.cli.build:build_cmd",
     "inspect": "r1data.cli.inspect:inspect_cmd",
     "query": "r1data.cli.inspect:query_cmd",
+    "report": "r1data.cli.report:report_cmd",
     "eval": "r1data.cli.eval:eval_cmd",
     "rollout": "r1data.cli.rollout:rollout_cmd",
     "review": "r1data.cli.review:review_group",

@@ -38,7 +38,8 @@ def list_cmd(show_all: bool, workspace: str | None) -> None:
         registry.load_builtins()
         for title, reg in (("sources", registry.sources), ("steps", registry.steps),
                            ("verifiers", registry.verifiers), ("filter rules", registry.filters),
-                           ("programmatic annotators", registry.annotator_functions)):
+                           ("programmatic annotators", registry.annotator_functions),
+                           ("report drawers", registry.drawers)):
             click.echo(f"\n{title}: " + ", ".join(reg.names()))
         click.echo("\nannotator profiles: " + ", ".join(assets.list("annotators")))
 

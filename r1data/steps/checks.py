@@ -43,7 +43,11 @@ class CheckSpec(BaseModel):
     model_config = ConfigDict(extra="allow")
 
 
-def _bind(entries: list[Any], registry: Registry, key: str) -> list[tuple[str, Check]]:
+def _bind(entries: list[Any], registry: Registry, key: str, schema: Any = None) -> list[tuple[str, Check]]:
+    """The named checks with their parameters; a check taking ``schema`` gets the build's
+    record schema (``in_frame`` reads the sizes and frames it declares)."""
+    import inspect
+
     bound = []
     for i, entry in enumerate(entries):
         if isinstance(entry, str):
@@ -54,9 +58,9 @@ def _bind(entries: list[Any], registry: Registry, key: str) -> list[tuple[str, C
         else:
             raise UsageError(f"{key}s[{i}]: expected a name or a mapping with {key!r}, got {entry!r}")
         fn = registry.get(name, where=f"{key}s[{i}]")
+        if "schema" in inspect.signature(fn).parameters and "schema" not in params:
+            params = {**params, "schema": schema}
         if params:
-            import inspect
-
             sig = inspect.signature(fn)
             try:
                 sig.bind(None, **params)
@@ -121,7 +125,7 @@ class Verify:
 
     def __init__(self, ctx: StepContext, *, verifiers: list[Any], timeout_s: PositiveFloat = 30.0):
         self.ctx = ctx
-        self.checks = _bind(verifiers, verifier_registry, "verifier")
+        self.checks = _bind(verifiers, verifier_registry, "verifier", ctx.schema)
         self.timeout_s = timeout_s
 
     def __call__(self, rows: list[dict]) -> Iterator[dict | Reject]:
@@ -135,7 +139,7 @@ class Filter:
 
     def __init__(self, ctx: StepContext, *, rules: list[Any], timeout_s: PositiveFloat = 30.0):
         self.ctx = ctx
-        self.checks = _bind(rules, filter_registry, "rule")
+        self.checks = _bind(rules, filter_registry, "rule", ctx.schema)
         self.timeout_s = timeout_s
 
     def __call__(self, rows: list[dict]) -> Iterator[dict | Reject]:
@@ -161,6 +165,17 @@ def think_answer_format(row: dict, field: str = "cot") -> bool | tuple[bool, str
     if not parsed.think or not parsed.answer:
         return False, f"{field} has an empty {'think' if not parsed.think else 'answer'}"
     return True
+
+
+@verifier("in_frame")
+def in_frame(row: dict, schema: Any = None) -> bool | tuple[bool, str]:
+    """Every image has the size the row declares for it, and every box, point and mask lies in
+    the frame its field declares (``size`` and ``frame`` in the schema: :mod:`r1data.frames`)."""
+    from r1data.frames import check_row
+
+    if schema is None:
+        return False, "no record schema to read the frames from"
+    return check_row(row, schema)
 
 
 @filter_rule("min_words")

@@ -85,6 +85,9 @@ class DataSpec(BaseModel):
     min_pixels: int | None = Field(None, gt=0)
     max_pixels: int | None = Field(None, gt=0)
     max_prompt_tokens: int | None = Field(None, gt=0, description="GRPO rows whose prompt is longer are skipped")
+    max_image_tokens: int | None = Field(None, gt=0, description="rows whose images cost more tokens (smart_resize "
+                                                                 "at min/max_pixels) are skipped before training; "
+                                                                 "default: max_prompt_tokens (r1data.budget)")
     max_sft_tokens: int | None = Field(None, gt=0, description="SFT rows longer than this are skipped")
 
 

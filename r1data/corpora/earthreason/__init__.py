@@ -8,8 +8,9 @@ The corpus's Python, by role:
 * ``readers.py``    the released ``{split}/images|labels|QAs`` layout and ``load_earthreason_files``
 * ``masks.py``      ``store_masks`` (PNG + RLE + size) and the corpus's verifiers
 * ``llm_reply.py``  ``parse_question_reply``: a model's JSON reply read into questions and answer
+* ``draw.py``       how ``r1data report`` draws a row (the mask over the image) and the mask areas
 
 ``pipelines/earthreason.yaml`` names these steps in order.
 """
 
-from r1data.corpora.earthreason import llm_reply, masks, procedural, questions, readers  # noqa: F401
+from r1data.corpora.earthreason import draw, llm_reply, masks, procedural, questions, readers  # noqa: F401

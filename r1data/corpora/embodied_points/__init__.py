@@ -10,9 +10,10 @@ The corpus's Python, by role:
 * ``reasoning.py``  ``write_problem`` (the task prompt) and the programmatic annotator
 * ``verifiers.py``  the corpus's verifiers
 * ``spatial_qa.py``  Embodied-R1's stage-1 QA rows (the ``embodied_spatial`` corpus)
+* ``draw.py``       how ``r1data report`` draws the rows of both corpora
 
 ``pipelines/embodied_points.yaml`` names these steps in order; docs/embodied-points.md explains.
 """
 
 from r1data.corpora.embodied_points import (  # noqa: F401
-    procedural, readers, reasoning, refcoco, spatial_qa, tasks, verifiers)
+    draw, procedural, readers, reasoning, refcoco, spatial_qa, tasks, verifiers)

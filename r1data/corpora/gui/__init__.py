@@ -16,8 +16,9 @@ The corpus's Python, by role:
                       ScreenSpot / ScreenSpot-v2 (``tfrecord.py`` reads the TFRecord files)
 * ``reasoning.py``    the offline annotator (reasoning from the DOM) and a VLM reply's parser
 * ``verifiers.py``    the corpus's verifiers
+* ``draw.py``         how ``r1data report`` draws a row (target, action, the completion's call, the screen after)
 
 ``pipelines/gui.yaml`` names these steps in order; docs/gui.md explains.
 """
 
-from r1data.corpora.gui import episodes, reasoning, readers, verifiers  # noqa: F401
+from r1data.corpora.gui import draw, episodes, reasoning, readers, verifiers  # noqa: F401

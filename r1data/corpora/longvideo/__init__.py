@@ -13,10 +13,11 @@ The corpus's Python, by role:
 * ``qa_steps.py``    parse the questions, balance answer letters, format the released columns
 * ``annotators.py``  the offline annotators (caption, question, reasoning rewrite)
 * ``verifiers.py``   the corpus's verifiers
+* ``draw.py``        how ``r1data report`` draws a row: the timeline with the cited intervals, a frame strip
 
 ``pipelines/longvideo.yaml`` names these steps in order; ``docs/longvideo.md`` explains them.
 Heavy imports (decord) happen inside functions, so listing the corpus stays light.
 """
 
 # Importing the modules registers their sources, steps, annotators and verifiers.
-from r1data.corpora.longvideo import annotators, qa_steps, sources, steps, verifiers  # noqa: F401,E402
+from r1data.corpora.longvideo import annotators, draw, qa_steps, sources, steps, verifiers  # noqa: F401,E402

@@ -11,10 +11,11 @@ The corpus's Python, by role:
 * ``questions.py``  ``generate_questions``: ScanQA-, SQA3D- and ScanRefer-style questions
 * ``reasoning.py``  the programmatic annotator writing 3D-R1's ``<think>/<answer>`` chains
 * ``verifiers.py``  the corpus's verifiers
+* ``draw.py``       how ``r1data report`` draws a row: 3D boxes projected on the views with their cameras
 
 ``pipelines/scene30k.yaml`` names these steps in order.
 """
 
 # Importing the modules registers their steps, sources and verifiers.
-from r1data.corpora.scene30k import procedural, questions, reasoning, render, scene, verifiers, views  # noqa: F401,E402
+from r1data.corpora.scene30k import draw, procedural, questions, reasoning, render, scene, verifiers, views  # noqa: F401,E402
 from r1data.corpora.scene30k import readers  # noqa: F401,E402  (ScanQA / SQA3D / ScanRefer / Nr3D sources)

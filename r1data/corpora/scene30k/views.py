@@ -15,7 +15,8 @@ The ``views`` best views by ``U`` are kept; if one of the question's objects is 
 of them but some candidate shows it, the kept view with the lowest ``U`` gives way to the
 best view showing it. A question whose objects no candidate shows is rejected
 ``objects_not_visible``. Each row gets ``images`` (the map first when there is one),
-``cameras`` (None for the map) and ``view_objects`` (per image, every object it shows).
+``cameras`` (None for the map), ``view_objects`` (per image, every object it shows) and the
+images' ``width`` and ``height``.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import numpy as np
 
 from r1data.corpora.scene30k.render import View, Views
 from r1data.errors import UsageError
+from r1data.frames import stored_size
 from r1data.steps.base import Reject, StepContext, step
 
 log = logging.getLogger(__name__)
@@ -188,5 +190,7 @@ def select_views(rows: list[dict], ctx: StepContext, *, views: int = 4,
         row["images"] = [v.png for v in chosen]
         row["cameras"] = [v.camera for v in chosen]
         row["view_objects"] = [[o for o in v.objects if o["pixels"] > 0] for v in chosen]
+        # every view (and the map) is rendered at one size: the frame of view_objects and cameras
+        row["width"], row["height"] = stored_size(chosen[0].png) or (None, None)
         ctx.stats.count("views_kept", len(kept))
         yield row

@@ -11,9 +11,10 @@ The corpus's Python, by role:
 * ``glance_focus.py`` the programmatic annotator: answer-aligned caption, boxes, SATORI completion
 * ``vlm_reply.py``    ``parse_glance_focus``: a VLM annotator's reply read into the same fields
 * ``verifiers.py``    format, box against grounding, caption against answer, answer against truth
+* ``draw.py``         how ``r1data report`` draws a row (objects, answer boxes, the completion's boxes)
 
 ``pipelines/vqa_verify.yaml`` names these steps in order.
 """
 
-from r1data.corpora.vqa_verify import glance_focus, procedural, verifiers, vlm_reply  # noqa: F401
+from r1data.corpora.vqa_verify import draw, glance_focus, procedural, verifiers, vlm_reply  # noqa: F401
 from r1data.corpora.vqa_verify import readers  # noqa: F401  (COCO/VQAv2, GQA, JSONL sources)

@@ -13,9 +13,10 @@ The corpus's Python, by role:
 * ``verifiers.py`` legal moves re-checked by ``rules.py``, label checks
 * ``rules.py``     the rules in plain Python: legal moves and WXF names, independent of the engine
 * ``openings.py``  ``xiangqi_openings``: how varied the games are (for the manifest)
+* ``draw.py``      how ``r1data report`` draws a row: the board with the move arrowed
 
 ``pipelines/xiangqi.yaml`` names these steps in order; ``docs/xiangqi.md`` explains the corpus.
 """
 
 # Importing the modules registers their steps, sources, verifiers and annotators.
-from r1data.corpora.xiangqi import evaluate, openings, play, positions, sources, text, verifiers  # noqa: F401,E402
+from r1data.corpora.xiangqi import draw, evaluate, openings, play, positions, sources, text, verifiers  # noqa: F401,E402
