@@ -143,6 +143,32 @@ class ImageBudget:
             h.append(size[1] if size else np.nan)
         return np.asarray(w, dtype=np.float64), np.asarray(h, dtype=np.float64)
 
+    def row_tokens(self, row: dict, schema: Any) -> int | None:
+        """The image tokens one row (a dict with :meth:`columns`) costs; None when its size is unknown."""
+        from r1data.geometry import smart_resize
+
+        f = schema.field(self.field)
+        value = row.get(self.field)
+        if value is None or value == []:
+            return 0
+        count = len(value) if isinstance(value, list) else 1
+        if self.count:
+            count = self.count if self.video else min(count, self.count)
+        size = None
+        if f.size:
+            w, h = row.get(f.size[0]), row.get(f.size[1])
+            w, h = (w[0] if w else None, h[0] if h else None) if isinstance(w, list) else (w, h)
+            size = (w, h) if w and h else None
+        if size is None and not self.video:
+            size = stored_size(value[0] if isinstance(value, list) else value)
+        if size is None:
+            return None
+        try:
+            hb, wb = smart_resize(int(size[1]), int(size[0]), QWEN_FACTOR, self.min_pixels, self.max_pixels)
+        except ValueError:     # a size the processor refuses (an aspect ratio of 200 or more)
+            return None
+        return (hb // QWEN_FACTOR) * (wb // QWEN_FACTOR) * count
+
     def describe(self) -> str:
         what = f"{self.count} frames of {self.field}" if self.video else \
             f"{self.field}" + (f" (first {self.count})" if self.count else "")
@@ -176,6 +202,25 @@ class ImageBudget:
             "processor_scale": ([round(float(scale[known].min()), 4), round(float(scale[known].max()), 4)]
                                 if known.any() else None),
         }
+
+
+def over_image_budget(rows: list[dict], budget: Any, schema: Any) -> tuple[list[dict], Any]:
+    """The rows whose images fit the recipe's image budget (:mod:`r1data.budget`), and the others
+    counted as ``image_budget`` with the tokens against the limit: checked from the sizes the
+    rows declare, before any image is decoded or any model loaded."""
+    from r1data.train.data import Skipped
+
+    skipped = Skipped()
+    if budget is None or not budget.limit:
+        return rows, skipped
+    keep = []
+    for row in rows:
+        tokens = budget.row_tokens(row, schema)
+        if tokens is not None and tokens > budget.limit:
+            skipped.add("image_budget", row.get("id"), budget.over_detail(tokens))
+        else:
+            keep.append(row)
+    return keep, skipped
 
 
 def build_budget(out: Path, splits: dict, resolved: Any) -> dict | None:

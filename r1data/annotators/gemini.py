@@ -68,10 +68,11 @@ class GeminiBackend:
             contents.append(types.Content(role="model" if m.role == "assistant" else "user", parts=parts))
         return contents, "\n".join(system) or None
 
-    async def generate(self, request: AnnotationRequest) -> AnnotationResponse:
-        from google.genai import errors, types
+    def config(self, request: AnnotationRequest) -> Any:
+        """The ``GenerateContentConfig`` of a request (sampling, system message, JSON schema)."""
+        from google.genai import types
 
-        contents, system = self._contents(request)
+        _, system = self._contents(request)
         config: dict[str, Any] = {"temperature": request.temperature,
                                   "max_output_tokens": request.max_output_tokens}
         if system:
@@ -79,10 +80,16 @@ class GeminiBackend:
         if request.response_schema is not None:
             config["response_mime_type"] = "application/json"
             config["response_json_schema"] = request.response_schema
+        return types.GenerateContentConfig(**config)
+
+    async def generate(self, request: AnnotationRequest) -> AnnotationResponse:
+        from google.genai import errors
+
+        contents, _ = self._contents(request)
         t0 = time.monotonic()
         try:
             r = await self._aio().models.generate_content(
-                model=self.profile.model, contents=contents, config=types.GenerateContentConfig(**config))
+                model=self.profile.model, contents=contents, config=self.config(request))
         except errors.APIError as e:
             raise self._api_error(e) from None
         except ValueError as e:   # a 200 whose body is not JSON
@@ -92,7 +99,10 @@ class GeminiBackend:
                 raise TransientError("timeout" if "Timeout" in type(e).__name__ else "connection_error",
                                      redact(f"{type(e).__name__}: {e}", self._key)) from None
             raise
-        latency = time.monotonic() - t0
+        return self.parse(r, time.monotonic() - t0)
+
+    def parse(self, r: Any, latency: float = 0.0) -> AnnotationResponse:
+        """A ``GenerateContentResponse`` (from a call, or a batch's inlined response) as ours."""
         feedback = r.prompt_feedback
         if feedback is not None and feedback.block_reason:
             raise PermanentError("safety_block", f"prompt blocked: {_name(feedback.block_reason)}")

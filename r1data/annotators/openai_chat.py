@@ -56,10 +56,8 @@ class OpenAIChatBackend:
             out.append({"role": "user", "content": content})
         return out
 
-    async def generate(self, request: AnnotationRequest) -> AnnotationResponse:
-        import openai
-        from openai.types.chat import ChatCompletion
-
+    def body(self, request: AnnotationRequest) -> dict[str, Any]:
+        """The chat-completions request body (also one line of a Batch API input file)."""
         kwargs: dict[str, Any] = {"model": self.profile.model, "messages": self.messages(request),
                                   "temperature": request.temperature}
         # OpenAI's own API wants max_completion_tokens (reasoning models refuse max_tokens);
@@ -70,6 +68,13 @@ class OpenAIChatBackend:
             kwargs["response_format"] = {"type": "json_schema", "json_schema": {
                 "name": "annotation", "schema": request.response_schema,
                 "strict": strict_compatible(request.response_schema)}}
+        return kwargs
+
+    async def generate(self, request: AnnotationRequest) -> AnnotationResponse:
+        import openai
+        from openai.types.chat import ChatCompletion
+
+        kwargs = self.body(request)
         t0 = time.monotonic()
         try:
             # the SDK's documented raw verb: same client, auth, errors and response type as
@@ -84,7 +89,7 @@ class OpenAIChatBackend:
                 retry_after = retry_after / 1000 if retry_after is not None else None
             message = redact(_error_message(e), self._key)
             raise status_error(e.status_code, message, self.where, self.profile.api_key_env,
-                               retry_after) from None
+                               retry_after, _error_code(e)) from None
         except (openai.APITimeoutError, openai.APIConnectionError) as e:
             reason = "timeout" if isinstance(e, openai.APITimeoutError) else "connection_error"
             raise TransientError(reason, redact(f"{type(e).__name__}: {e}", self._key)) from None
@@ -94,7 +99,10 @@ class OpenAIChatBackend:
             if is_transport_error(e):
                 raise TransientError("connection_error", redact(f"{type(e).__name__}: {e}", self._key)) from None
             raise
-        latency = time.monotonic() - t0
+        return self.parse(r, time.monotonic() - t0)
+
+    def parse(self, r: Any, latency: float = 0.0) -> AnnotationResponse:
+        """A ``ChatCompletion`` (from a call, or a line of a batch output file) as our response."""
         if not getattr(r, "choices", None):
             raise TransientError("malformed_response", "the response holds no choice")
         choice = r.choices[0]
@@ -138,6 +146,15 @@ def _aiohttp_client(timeout_s: float) -> Any:
     except ImportError:
         return None
     return DefaultAioHttpClient(timeout=timeout_s)
+
+
+def _error_code(e: Any) -> str | None:
+    body = getattr(e, "body", None)
+    if isinstance(body, dict):
+        inner = body.get("error", body)
+        if isinstance(inner, dict) and inner.get("code"):
+            return str(inner["code"])
+    return getattr(e, "code", None)
 
 
 def _error_message(e: Any) -> str:

@@ -126,6 +126,11 @@ class AnnotatorUnusable(R1DataError):
     """The profile cannot work at all (refused key, unknown model, bad base URL)."""
 
 
+class RateLimited(AnnotatorUnusable):
+    """Nothing is getting through: every call is refused with 429 past the profile's
+    ``max_wait_s``, or the server asks to wait longer than that (the build stops, resumable)."""
+
+
 # -- media from row values -----------------------------------------------------------------------
 
 _MAGIC = ((b"\x89PNG\r\n\x1a\n", "image/png"), (b"\xff\xd8\xff", "image/jpeg"), (b"GIF8", "image/gif"),
@@ -200,11 +205,14 @@ def retry_after_seconds(value: str | None) -> float | None:
 
 
 def status_error(status: int, message: str, where: str, key_env: str | None,
-                 retry_after: float | None = None) -> Exception:
+                 retry_after: float | None = None, code: str | None = None) -> Exception:
     """The error of an HTTP status: transient (429, 408, 409, 5xx), the profile unusable
-    (401, 403, 404) or a permanent failure of this record (any other 4xx).
+    (401, 403, 404, and OpenAI's 429 ``insufficient_quota``: no credit left, which no wait
+    cures) or a permanent failure of this record (any other 4xx).
 
     ``message`` must already be redacted; it is left out for a refused key."""
+    if status == 429 and code == "insufficient_quota":
+        return RateLimited(f"{where}: rate limited: quota exhausted (insufficient_quota): {message}")
     if status in (408, 409, 429) or status >= 500:
         reason = "rate_limited" if status == 429 else "timeout" if status == 408 else f"http_{status}"
         return TransientError(reason, f"HTTP {status}: {message}", retry_after)

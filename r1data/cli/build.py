@@ -151,6 +151,10 @@ def summary(result) -> str:  # type: ignore[no-untyped-def]
             lines.append(f"  {step['step']}: {usage.get('api_calls', 0):,.0f} API calls, "
                          f"{usage.get('cache_hits', 0):,.0f} cached, {usage.get('tokens_in', 0):,.0f} tokens in, "
                          f"{usage.get('tokens_out', 0):,.0f} out, ${usage.get('cost_usd', 0):.4f}")
+            if usage.get("batches"):
+                lines.append(f"  {step['step']}: batch API: {usage['batch_requests']:,.0f} requests in "
+                             f"{usage['batches']:,.0f} batches, {usage.get('tokens_in_batch', 0):,.0f} tokens in, "
+                             f"{usage.get('tokens_out_batch', 0):,.0f} out, ${usage.get('cost_usd_batch', 0):.4f}")
     for w in result.warnings:
         lines.append(f"  warning: {w}")
     lines.append(f"  manifest: {out / 'manifest.json'}")

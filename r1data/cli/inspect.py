@@ -21,7 +21,7 @@ def inspect_cmd(out: str, samples: int, split: str | None, as_json: bool) -> Non
     m = corpus.manifest
     if as_json:
         keys = ("corpus", "rows", "splits", "rejects", "steps", "verifiers", "counters", "spec_hash",
-                "seed", "size", "wall_time_s")
+                "seed", "size", "wall_time_s", "image_budget")
         click.echo(json.dumps({k: m.get(k) for k in keys}, indent=2))
         return
     click.echo(f"{m['corpus']}  {out}  (r1data {m['r1data_version']}, spec {m['spec_hash'][:12]}, "
@@ -40,6 +40,9 @@ def inspect_cmd(out: str, samples: int, split: str | None, as_json: bool) -> Non
         for name, v in m["verifiers"].items():
             rate = f"{100 * v['pass_rate']:.1f}%" if v["pass_rate"] is not None else "n/a"
             click.echo(f"  {name:<{width}}  {rate:>7}  ({v['passed']:,}/{v['total']:,})")
+    budget = m.get("image_budget")
+    if budget:
+        click.echo("\n" + budget_line(budget))
     reasons = [(step, r, n) for step, rs in m["rejects"]["by_step"].items() for r, n in rs.items()]
     if reasons:
         click.echo("\nrejects by reason:")
@@ -54,6 +57,16 @@ def inspect_cmd(out: str, samples: int, split: str | None, as_json: bool) -> Non
             click.echo("  " + "-" * 60)
             for key, value in row.items():
                 click.echo(f"  {key}: {format_value(value, 200)}")
+
+
+def budget_line(b: dict) -> str:
+    """The manifest's ``image_budget`` in one line (r1data.budget)."""
+    tokens = b.get("tokens") or {}
+    limit = (f"{b['over']:,} of {b['rows']:,} rows over {b['limit']:,} image tokens ({b['limit_from']}; "
+             "`r1data train` skips them)" if b.get("limit") else "no limit")
+    return (f"image budget ({b['recipe']}, {b['images']}, smart_resize {b['min_pixels']:,}..{b['max_pixels']:,}): "
+            f"{limit}; tokens per row {tokens.get('min')}-{tokens.get('max')}"
+            + (f"; {b['unknown_size']:,} rows of unknown size" if b.get("unknown_size") else ""))
 
 
 def _print_review_coverage(corpus: Any) -> None:

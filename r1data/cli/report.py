@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from r1data.cli import workspace_option
+
 
 @click.command("report")
 @click.argument("out", type=click.Path(exists=True, file_okay=False))
@@ -18,9 +20,12 @@ import click
               help="Rejected records drawn per step and reason.")
 @click.option("--max-image-side", type=click.IntRange(min=0), default=768, show_default=True,
               help="Images larger than this are stored smaller in the page (0: as they are).")
+@workspace_option
 def report_cmd(out: str, output: str | None, samples: int, split: str | None, reject_examples: int,
-               max_image_side: int) -> None:
-    """Write one self-contained HTML page about a build: Overview (rows, steps, checks, cost,
+               max_image_side: int, workspace: str | None) -> None:
+    """An offline HTML page: a build's rows drawn, its figures and rejects.
+
+    Overview (rows, steps, checks, cost,
     image sizes and frames, the spec), Gallery (a fixed sample of rows drawn by the corpus's
     drawer: boxes, points, masks, 3D boxes on the views, frame strips, boards), Figures
     (distributions that show bias) and Rejects (counts by step and reason, with examples).
@@ -31,8 +36,10 @@ def report_cmd(out: str, output: str | None, samples: int, split: str | None, re
     r1data report out/vqa_verify -o report.html
     r1data report out/longvideo --samples 48 --split test
     """
+    from r1data.assets import Assets
     from r1data.report.page import build_report
 
+    Assets.from_workspace(workspace)      # a workspace's plugins/*.py register their drawers
     path = Path(output) if output else Path(out).resolve().parent / f"{Path(out).resolve().name}-report.html"
     result = build_report(out, path, samples=samples, split=split, reject_examples=reject_examples,
                           max_image_side=max_image_side)

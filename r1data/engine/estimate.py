@@ -43,6 +43,7 @@ class StepEstimate:
     price_out: float
     hours: float | None                  # at the profile's rate limits; None: no limit set
     limits: str = ""
+    batch: bool = False                  # through the provider's batch API (batch prices)
 
 
 @dataclass
@@ -84,7 +85,8 @@ class Estimate:
             line = (f"  {s.step} ({s.profile}, {s.model}): {s.requests:,.0f} requests, {_tokens(s.tokens_in)} tokens in, "
                     f"{_tokens(s.tokens_out)} out, ${s.cost_usd:,.2f} at ${s.price_in:g} / ${s.price_out:g} per "
                     "million tokens in / out")
-            line += f"; {_duration(s.hours)} at {s.limits}" if s.hours is not None else "; no rate limit in the profile"
+            line += f"; {_duration(s.hours)} at {s.limits}" if s.hours is not None else \
+                "; through the batch API (answers within 24 h)" if s.batch else "; no rate limit in the profile"
             lines.append(line)
         if not self.steps:
             lines.append("  no API calls: the steps' annotators are offline (pass --annotator PROFILE)")
@@ -162,6 +164,13 @@ def estimate(corpus: str | Path, output: str | Path | None = None, *, rows: int 
         if profile.tokens_per_minute:
             minutes.append((tin + tout) / profile.tokens_per_minute)
             limits.append(f"{profile.tokens_per_minute:,.0f} tokens/min")
+        if profile.batch:      # batch prices, and no rate limit: the provider answers within 24 h
+            price_in, price_out = profile.batch_cost(1_000_000, 0), profile.batch_cost(0, 1_000_000)
+            est.steps.append(StepEstimate(
+                step=name, profile=profile.name, model=profile.model or profile.provider, requests=requests,
+                tokens_in=tin, tokens_out=tout, cost_usd=profile.batch_cost(tin, tout), price_in=price_in,
+                price_out=price_out, hours=None, batch=True))
+            continue
         est.steps.append(StepEstimate(
             step=name, profile=profile.name, model=profile.model or profile.provider, requests=requests,
             tokens_in=tin, tokens_out=tout, cost_usd=profile.cost(tin, tout), price_in=profile.price_input_per_million,

@@ -276,6 +276,9 @@ class _Build:
             executor = LocalExecutor(args, StepRunner(r, r.steps[:n_prefix], seed=self.seed, output=self.out,
                                                       options=self.options, debug=self.debug))
         bar = self._progress_bar(total_items)
+        from r1data.annotators.quota_status import StatusTicker
+
+        ticker = StatusTicker(self.state_dir, bar, f"build {r.name}")   # why it waits (a 429 pause), on the bar
         if not resumed:
             self._checkpoint()   # from here on the folder is always a resumable build
         self.last_ckpt = time.monotonic()
@@ -283,6 +286,12 @@ class _Build:
         abort = False
         try:
             self._check_limits(total_items)   # a resumed build may be past a limit already
+            from r1data.annotators.batch.prefetch import prefetch_batches
+
+            # batch-mode annotators: every request through the batch API first, answers to the cache
+            prefetch_batches(r, self.out, size=self.size, seed=self.seed, cursor=self.cursor, kept=self.kept,
+                             options=self.options, stats=self.stats, max_cost=self.max_cost, progress=self.progress)
+            self._check_limits(total_items)
             for result in executor.map(self._tasks(src, source_ctx)):
                 self.stats.merge(result.stats)
                 self.stats.merge(source_ctx.stats)   # what the source counted while reading
@@ -313,6 +322,7 @@ class _Build:
             abort = True       # Ctrl-C, a fault: end the workers now, resume from the last checkpoint
             raise
         finally:
+            ticker.stop()
             executor.close(abort=abort)
             if bar is not None:
                 bar.close()
@@ -410,6 +420,17 @@ class _Build:
                     dynamic_ncols=True, file=sys.stderr, smoothing=0.1, mininterval=0.5)
 
     # -- the end ----------------------------------------------------------------------------
+    def _image_budget(self, splits: dict) -> dict | None:
+        """What the rows' images cost the corpus's training recipe (r1data.budget), for the
+        manifest; a problem computing it is a warning, never a failed build."""
+        from r1data.budget import build_budget
+
+        try:
+            return build_budget(self.out, splits, self.r)
+        except Exception as e:     # the rows are written; the figure is a convenience
+            self.warnings.append(f"image budget not computed: {type(e).__name__}: {e}")
+            return None
+
     def _finish(self, resumed: bool) -> BuildResult:
         self.writer.close()
         self._checkpoint(finalizing=True)
@@ -423,6 +444,9 @@ class _Build:
                                  options=self.options, items_read=self.cursor, splits=splits, rejects=rejects,
                                  accounting=accounting, wall_time_s=self.prior_wall + time.monotonic() - self.t0,
                                  warnings=self.warnings, source_root=getattr(self, "source_root", None))
+        budget = self._image_budget(splits)
+        if budget is not None:
+            manifest["image_budget"] = budget
         write_json_atomic(self.out / "manifest.json", manifest)
         (self.state_dir / "checkpoint.json").unlink(missing_ok=True)
         fsync_dir(self.out)

@@ -63,11 +63,13 @@ class Spend:
         def total(prefix: str) -> float:
             return sum(v for k, v in c.items() if k == prefix or k.startswith(prefix + ":"))
 
+        # batch mode pays in cost_usd_batch; the build then takes those answers from the cache,
+        # so they count once in what the answers are worth (cached_cost_usd, at batch prices)
         paid = total("cost_usd")
         return cls(requests=total("api_calls") - total("api_retries") + total("cache_hits"),
                    tokens_in=total("tokens_in") + total("cached_tokens_in"),
                    tokens_out=total("tokens_out") + total("cached_tokens_out"),
-                   cost_usd=paid, value_usd=paid + total("cached_cost_usd"))
+                   cost_usd=paid + total("cost_usd_batch"), value_usd=paid + total("cached_cost_usd"))
 
     def scaled(self, factor: float) -> "Spend":
         return Spend(self.requests * factor, self.tokens_in * factor, self.tokens_out * factor,

@@ -77,6 +77,9 @@ def _text(value: Any) -> str:
 
 
 def _short(value: Any) -> str:
+    if isinstance(value, list) and len(value) > 12:     # a point cloud: its first items and its length
+        head = json.dumps(_rounded(value[:3]), ensure_ascii=False, default=str)
+        return f"{head[:-1]}, … ({len(value):,} items)]"[: FIELD_CHARS]
     text = value if isinstance(value, str) else json.dumps(_rounded(value), ensure_ascii=False, default=str)
     return text if len(text) <= FIELD_CHARS else text[: FIELD_CHARS - 1] + "…"
 

@@ -40,13 +40,21 @@ class Figure:
 
 def bar_figure(title: str, values: Any, splits: Any = None, note: str = "", top: int = 25) -> Figure:
     """Counts of each value (most frequent first, ``top`` shown), stacked by split."""
-    vals = [("(null)" if v is None else str(v)) for v in _pylist(values)]
-    sp = [str(s) for s in _pylist(splits)] if splits is not None else ["all"] * len(vals)
-    series = list(dict.fromkeys(sp))
     counts: dict[str, dict[str, int]] = {}
-    for v, s in zip(vals, sp):
-        c = counts.setdefault(v, {})
-        c[s] = c.get(s, 0) + 1
+    if isinstance(values, (pa.Array, pa.ChunkedArray)) and splits is not None:
+        # counted by Arrow: a group-by over (value, split)
+        t = pa.table({"v": values.cast(pa.string()) if not pa.types.is_string(values.type) else values,
+                      "s": splits}).group_by(["v", "s"]).aggregate([([], "count_all")])
+        for v, s, n in zip(t.column("v").to_pylist(), t.column("s").to_pylist(), t.column("count_all").to_pylist()):
+            counts.setdefault("(null)" if v is None else str(v), {})[str(s)] = int(n)
+        series = list(dict.fromkeys(str(s) for s in _pylist(pc.unique(splits))))
+    else:
+        vals = [("(null)" if v is None else str(v)) for v in _pylist(values)]
+        sp = [str(s) for s in _pylist(splits)] if splits is not None else ["all"] * len(vals)
+        series = list(dict.fromkeys(sp))
+        for v, s in zip(vals, sp):
+            c = counts.setdefault(v, {})
+            c[s] = c.get(s, 0) + 1
     rows = sorted(counts.items(), key=lambda kv: (-sum(kv[1].values()), kv[0]))
     more = len(rows) - top
     rows = rows[:top]
@@ -104,6 +112,12 @@ def schema_figures(table: pa.Table, schema: Any, splits: pa.Array) -> list[Figur
             if fig:
                 figs.append(fig)
                 categorical.add(f.name)
+        elif kind == "list" and f.type.semantic is None and f.type.item is not None and \
+                f.type.item.kind in NUMERIC and f.type.item.semantic is None:
+            flat = pc.list_flatten(col)          # every value of every row (a rollout's rewards)
+            if len(flat) and len(pc.unique(flat)) > 1:
+                figs.append(histogram_figure(f"{f.name}, every value", flat, f.description[:160],
+                                             integer=f.type.item.kind[0] in "iu"))
         elif kind in NUMERIC and f.name not in size_fields and not f.name.endswith("_id"):
             values = col.to_numpy(zero_copy_only=False)
             finite = values[~np.isnan(values.astype(np.float64))] if values.dtype.kind == "f" else values
@@ -132,25 +146,35 @@ def _category_figure(f: Any, col: pa.ChunkedArray, splits: pa.Array, n: int, is_
         lengths = pc.utf8_length(col.fill_null(""))
         if pc.mean(lengths).as_py() > 60:            # prose, not a category
             return None
-        if distinct > MAX_CATEGORIES and not is_answer:
-            return None
+        if not is_answer and (distinct > MAX_CATEGORIES or (distinct > 10 and distinct > n / 2)):
+            return None          # nearly one value per row: a label, not a category
     note = f.description[:160]
     title = f"{'Answers' if is_answer else f.name} ({f.name})" if is_answer else f.name
     return bar_figure(title, col, splits, f"{distinct:,} distinct values. {note}")
 
 
+def answer_letter(text: str | None) -> str | None:
+    """The option letter of an answer: ``B``, ``(B)``, ``<answer>B</answer>`` (LongVideo-Reason),
+    ``<type>spatial_qa</type>(B)`` (Embodied-R1); None when it names none."""
+    import re
+
+    from r1data.parsing import choice_letter, tag_content
+
+    text = tag_content(text, "answer") or text or ""
+    text = re.sub(r"^\s*<type>.*?</type>", "", text)
+    return choice_letter(text) if len(text.strip()) <= 3 or re.match(r"\s*\(?[A-Z][).:]", text) else None
+
+
 def _answer_letters(table: pa.Table, answer: str) -> list | None:
     """The option letter of each answer when (nearly) every answer is one; else None."""
-    from r1data.parsing import choice_letter
-
     col = table.column(answer).fill_null("")
     sample = col.slice(0, 2000).to_pylist()
     if not sample or any(len(s) > 60 for s in sample[:200]):
         return None
-    parsed = [choice_letter(s) for s in sample]
+    parsed = [answer_letter(s) for s in sample]
     if sum(p is not None for p in parsed) < 0.9 * len(parsed):
         return None
-    return [choice_letter(s) or "(none)" for s in col.to_pylist()]
+    return [answer_letter(s) or "(none)" for s in col.to_pylist()]
 
 
 def _size_figures(table: pa.Table, schema: Any, splits: pa.Array) -> list[Figure]:

@@ -59,8 +59,8 @@ def draw_item(row: RowView, panel: Panel, field: str, kind: str, item: Any, colo
     if kind == "mask":
         try:
             panel.mask(item, color, label)
-        except Exception:          # a mask that does not decode: the row's problem, not the page's
-            pass
+        except Exception as e:     # a mask that does not decode: the row's problem, said under its panel
+            panel.caption = f"{panel.caption} (mask {field} not drawn: {type(e).__name__})".strip()
         return
     px = row.to_pixels(field, item, index)
     if px is None:

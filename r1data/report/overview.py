@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from r1data.frames import has_geometry, is_image_type
@@ -28,10 +29,13 @@ def overview(m: dict, schema: Any) -> dict[str, Any]:
                                       + (f" under {sf['root']}" if sf.get("root") else "")))
     splits = [(name, s["rows"], len(s.get("shards", [])), sum(int(x.get("bytes", 0)) for x in s.get("shards", [])))
               for name, s in m["splits"].items()]
-    steps = []
+    steps, summaries = [], []
     for s in m.get("steps", []):
         reasons = ", ".join(f"{r} {n:,}" for r, n in sorted(s.get("reasons", {}).items(), key=lambda kv: -kv[1]))
         steps.append((s["step"], s.get("in", 0), s.get("out", 0), s.get("rejected", 0), reasons))
+        for key in ("summary", "info"):      # a step's own figures (dedup's rate, a rollout's model and pass rates)
+            if s.get(key):
+                summaries.append((s["step"], _summary_text(s[key])))
     checks = [(name, v.get("pass_rate"), v.get("passed", 0), v.get("total", 0))
               for name, v in (m.get("verifiers") or {}).items()]
     usage = []
@@ -45,6 +49,7 @@ def overview(m: dict, schema: Any) -> dict[str, Any]:
         "facts": facts,
         "splits": splits,
         "steps": steps,
+        "summaries": summaries,
         "checks": checks,
         "usage": usage,
         "cost": sum(u[5] for u in usage),
@@ -60,12 +65,23 @@ def frames_table(schema: Any) -> list[tuple[str, str, str]]:
     rows = []
     for f in schema.fields:
         if is_image_type(f.type) or f.type.semantic == "video":
-            size = f"width {f.size[0]}, height {f.size[1]}" if f.size else "size not declared"
+            size = f"size in {f.size[0]} x {f.size[1]} (pixels)" if f.size else "size not declared"
             rows.append((f.name, str(f.type), size))
         elif f.frame is not None or has_geometry(f.type):
             rows.append((f.name, str(f.type) if len(str(f.type)) < 60 else str(f.type)[:57] + "...",
-                         f.frame.describe() if f.frame else "frame not declared"))
+                         f.frame.describe() + {"all": "", "overlap": "; boxes may reach past its edges",
+                                               "none": "; not checked"}[f.frame.inside]
+                         if f.frame else "frame not declared"))
     return rows
+
+
+def _summary_text(value: Any) -> str:
+    if isinstance(value, list):
+        return "\n".join(str(v) for v in value)
+    if isinstance(value, dict):
+        return "\n".join(f"{k}: {json.dumps(v, default=str) if isinstance(v, (dict, list)) else v}"
+                         for k, v in value.items())
+    return str(value)
 
 
 def _duration(seconds: float) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -57,22 +58,22 @@ def build_report(corpus_dir: str | Path, out: str | Path, *, samples: int = 24, 
     gallery: list[tuple[str, list[Card]]] = []
     errors: list[str] = []
     figure_tables, figure_splits = [], []
-    for s in splits:
-        table = corpus.table(s)
-        figure_tables.append(table.select([c for c in numeric_only(schema) if c in table.column_names]))
-        figure_splits.extend([s] * table.num_rows)
-        ids = table.column("id").to_pylist() if "id" in table.column_names else list(range(table.num_rows))
-        groups = table.column(group_by).to_pylist() if group_by else None
-        picked = sample_indices(ids, samples, groups)
-        rows = table.take(pa.array([i for i, _ in picked], pa.int64())).to_pylist() if picked else []
-        cards = []
-        for (i, group), row in zip(picked, rows):
-            card = make_card(row, schema, fn, corpus.path, max_image_side, split=s,
-                             group=f"{group_by}: {group}" if group_by else "")
-            if card.error:
-                errors.append(f"{card.row_id}: {card.error}")
-            cards.append(card)
-        gallery.append((s, cards))
+    # cards drawn in threads: decoding and scaling images let go of the GIL
+    with ThreadPoolExecutor(max_workers=4, thread_name_prefix="r1data-report") as pool:
+        for s in splits:
+            table = corpus.table(s)
+            figure_tables.append(table.select([c for c in numeric_only(schema) if c in table.column_names]))
+            figure_splits.extend([s] * table.num_rows)
+            ids = table.column("id").to_pylist() if "id" in table.column_names else list(range(table.num_rows))
+            groups = table.column(group_by).to_pylist() if group_by else None
+            picked = sample_indices(ids, samples, groups)
+            rows = rows_at(table, [i for i, _ in picked])
+            group_of = [f"{group_by}: {g}" if group_by else "" for _, g in picked]
+            cards = list(pool.map(lambda row, g, s=s: make_card(row, schema, fn, corpus.path, max_image_side,
+                                                                split=s, group=g), rows, group_of))
+            errors.extend(f"{c.row_id}: {c.error}" for c in cards if c.error)
+            gallery.append((s, cards))
+        rejects = _reject_cards(corpus, schema, fn, reject_examples, max_image_side, errors, pool)
 
     figures: list[Figure] = []
     if figure_tables:
@@ -86,7 +87,6 @@ def build_report(corpus_dir: str | Path, out: str | Path, *, samples: int = 24, 
             except Exception as e:   # a corpus's own plots failing must not lose the rest
                 errors.append(f"figures: {type(e).__name__}: {e}")
 
-    rejects = _reject_cards(corpus, schema, fn, reject_examples, max_image_side, errors)
     html = render_page(name=name, corpus_dir=corpus.path, overview=overview(m, schema),
                        gallery=gallery, figures=figures, rejects=rejects, group_by=group_by, samples=samples,
                        split=split, errors=errors, drawer=getattr(fn, "__module__", "") + "." +
@@ -100,6 +100,12 @@ def build_report(corpus_dir: str | Path, out: str | Path, *, samples: int = 24, 
                         time.perf_counter() - t0)
 
 
+def rows_at(table: pa.Table, indices: list[int]) -> list[dict]:
+    """Rows ``indices`` of ``table`` as dicts. One-row slices: ``Table.take`` would first join the
+    chunks of every column, copying every image of the split."""
+    return [table.slice(i, 1).to_pylist()[0] for i in indices]
+
+
 def _split_figure(m: dict, splits: list[str]) -> Figure:
     from r1data.report import svgplot
 
@@ -109,7 +115,7 @@ def _split_figure(m: dict, splits: list[str]) -> Figure:
 
 
 def _reject_cards(corpus: Any, schema: Any, fn: Any, per_reason: int, max_image_side: int,
-                  errors: list[str]) -> list[tuple[str, str, int, list[Card]]]:
+                  errors: list[str], pool: Any) -> list[tuple[str, str, int, list[Card]]]:
     """``(step, reason, count, cards)`` for each reason, most frequent first."""
     by_step = corpus.manifest["rejects"].get("by_step") or {}
     reasons = sorted(((step, reason, int(n)) for step, rs in by_step.items() for reason, n in rs.items()),
@@ -129,25 +135,23 @@ def _reject_cards(corpus: Any, schema: Any, fn: Any, per_reason: int, max_image_
             chosen.setdefault((r["step"], r["reason"]), []).append((id_key(r["id"]), i))
         for key, items in chosen.items():
             picked = [i for _, i in sorted(items)[:per_reason]]
-            examples[key] = table.take(pa.array(picked, pa.int64())).to_pylist()
-    out = []
-    for step, reason, n in reasons:
-        cards = []
-        for rec in examples.get((step, reason), []):
-            try:
-                row = json.loads(rec["record"] or "{}")
-            except ValueError:
-                row = {}
-            if not isinstance(row, dict):
-                row = {}
-            row.setdefault("id", rec["id"])
-            detail = rec.get("detail") or ""
-            if detail.startswith(reason + ": "):      # a check's detail names it again
-                detail = detail[len(reason) + 2:]
-            cards.append(make_card(row, schema, fn, corpus.path, max_image_side,
-                                   reject={"step": step, "reason": reason, "detail": detail}))
-        out.append((step, reason, n, cards))
-    return out
+            examples[key] = rows_at(table, picked)
+    def card(step: str, reason: str, rec: dict) -> Card:
+        try:
+            row = json.loads(rec["record"] or "{}")
+        except ValueError:
+            row = {}
+        if not isinstance(row, dict):
+            row = {}
+        row.setdefault("id", rec["id"])
+        detail = rec.get("detail") or ""
+        if detail.startswith(reason + ": "):      # a check's detail names it again
+            detail = detail[len(reason) + 2:]
+        return make_card(row, schema, fn, corpus.path, max_image_side,
+                         reject={"step": step, "reason": reason, "detail": detail})
+
+    return [(step, reason, n, list(pool.map(lambda rec, s=step, r=reason: card(s, r, rec), examples.get((step, reason), []))))
+            for step, reason, n in reasons]
 
 
 def render_page(**context: Any) -> str:

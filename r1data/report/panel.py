@@ -334,9 +334,9 @@ def image_uri(data: bytes, max_side: int = 768) -> str:
             with Image.open(io.BytesIO(data)) as im:
                 if max(im.size) > max_side:
                     im.draft("RGB", (max_side, max_side))     # JPEG: decode at a reduced scale
-                    scale = max_side / max(im.size)
-                    small = im.resize((max(1, round(im.width * scale)), max(1, round(im.height * scale))),
-                                      Image.BILINEAR)
+                    # a whole factor (box filter, several times faster than a resize): at most max_side
+                    factor = -(-max(im.size) // max_side)
+                    small = im.reduce(factor) if factor > 1 else im
                     buf = io.BytesIO()
                     if small.mode in ("RGBA", "LA", "P"):
                         small.save(buf, format="PNG", optimize=False)

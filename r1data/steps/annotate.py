@@ -35,6 +35,11 @@ class Annotate:
     ``skip_if``: a field; rows where it already holds a value pass through untouched and cost
     no call (e.g. released data that carries its own questions).
 
+    A profile with ``batch: true`` sends the build's requests through the provider's batch API
+    before the rows are built (:mod:`r1data.annotators.batch`); this step then reads the
+    answers from the cache, and the requests the batches failed for good reject their rows
+    with the batch's reason, without a direct call.
+
     A record the API cannot annotate (refused as unsafe, a 400, an answer still not in the
     format after the re-asks, failures past the retries) is rejected with that reason.
     Tokens, dollars, calls and cache hits are counted per step (``tokens_in:annotate``...).
@@ -69,12 +74,18 @@ class Annotate:
         from r1data.annotators.client import AnnotatorClient
         from r1data.annotators.prompt import PromptTemplate
 
+        from r1data.annotators.quota import build_quota
+
         self.prompt = PromptTemplate(template_path)
-        # the profile's limits hold for the whole build: each worker process takes its share
-        share = self.profile.share(int(ctx.options.get("workers") or 1))
+        # the profile's limits hold for the whole build: its rates are one quota shared by every
+        # worker (a file in the build's state folder, or a Ray actor), its concurrency is divided
+        share = self.profile.share(int(ctx.options.get("workers") or 1), rates=False)
         backend = providers.get(self.profile.provider)(share)   # checks the key's env var now
-        self.client = AnnotatorClient(share, backend, cache=ResponseCache.default(),
-                                      refresh=bool(ctx.options.get("refresh")))
+        # in batch mode --refresh is the batches' business: this step reads what they answered
+        refresh = bool(ctx.options.get("refresh")) and not self.profile.batch
+        self.client = AnnotatorClient(share, backend, cache=ResponseCache.default(), refresh=refresh,
+                                      quota=build_quota(self.profile, ctx.output, ctx.options))
+        self._batch_failures_read = not self.profile.batch
         weakref.finalize(self, self.client.close)
 
     def __call__(self, rows: list[dict]) -> Iterator[dict | Reject]:
@@ -124,6 +135,17 @@ class Annotate:
                 out[i] = Reject(row, "prompt_error", str(e))
                 continue
             asked.append(i)
+        collect = self.ctx.options.get("batch_collect")
+        if collect is not None and self.profile.batch:     # a batch-mode planning pass
+            yield from self._plan(rows, out, asked, requests, collect)
+            return
+        if not self._batch_failures_read:
+            # what the build's batches failed for good fails the same way, without a call (read
+            # at the first batch: the planning passes run after a Ray stage is built)
+            from r1data.annotators.batch.journal import read_failures
+
+            self.client.known_failures.update(read_failures(self.ctx.output))
+            self._batch_failures_read = True
         answers = self.client.run(requests) if requests else []
         for i, (_, fmt), answer in zip(asked, requests, answers):
             row = rows[i]
@@ -134,6 +156,23 @@ class Annotate:
             out[i] = row
         self._count()
         yield from out  # type: ignore[misc]
+
+    def _plan(self, rows: list[dict], out: list, asked: list[int], requests: list, collect: Any
+              ) -> Iterator[dict | Reject]:
+        from r1data.annotators.batch.prefetch import PENDING
+        from r1data.annotators.request import AnnotatorCallError
+
+        for i, (request, fmt) in zip(asked, requests):
+            row = rows[i]
+            answer = collect.advance(self.ctx.step, self.client, request, fmt)
+            if answer is None:
+                out[i] = Reject(row, PENDING, "waiting for the batch API")
+            elif isinstance(answer, AnnotatorCallError):
+                out[i] = Reject(row, answer.reason, answer.detail)
+            else:
+                row[self.output] = answer.parsed if fmt == "json" else answer.text
+                out[i] = row
+        yield from out
 
     def _count(self) -> None:
         usage = self.client.usage.take()

@@ -7,7 +7,9 @@ question, the reasoning and the images comes from the schema's roles in the buil
 unless the recipe's ``data:`` names them. A video corpus (``data.video_frames: N``) gives each
 row N frames sampled uniformly from its video (decord) as its images, since TRL's trainers
 take images only. Rows the model cannot take (an image missing or undecodable, a video that
-does not decode, a prompt over the token limit, no target text) are skipped and counted by reason.
+does not decode, a prompt over the token limit, no target text) are skipped and counted by reason;
+rows whose images alone cost more tokens than the recipe allows (``image_budget``,
+:mod:`r1data.budget`) are left out before anything is decoded.
 """
 
 from __future__ import annotations
@@ -60,15 +62,35 @@ class Skipped:
 
     counts: Counter = field(default_factory=Counter)
     examples: dict[str, list[str]] = field(default_factory=dict)
+    details: dict[str, str] = field(default_factory=dict)     # reason -> why, said of its first row
 
-    def add(self, reason: str, row_id: Any) -> None:
+    def add(self, reason: str, row_id: Any, detail: str = "") -> None:
         self.counts[reason] += 1
         ids = self.examples.setdefault(reason, [])
         if len(ids) < 3:
             ids.append(str(row_id))
+        if detail and reason not in self.details:
+            self.details[reason] = f"{row_id}: {detail}"
+
+    def merge(self, other: "Skipped") -> "Skipped":
+        for reason, n in other.counts.items():
+            self.counts[reason] += n
+            ids = self.examples.setdefault(reason, [])
+            ids.extend(other.examples.get(reason, [])[: max(0, 3 - len(ids))])
+            if reason in other.details:
+                self.details.setdefault(reason, other.details[reason])
+        return self
 
     def to_dict(self) -> dict[str, Any]:
-        return {r: {"rows": n, "examples": self.examples[r]} for r, n in self.counts.most_common()}
+        return {r: {"rows": n, "examples": self.examples[r], **({"detail": self.details[r]} if r in self.details
+                                                                 else {})}
+                for r, n in self.counts.most_common()}
+
+    def lines(self) -> list[str]:
+        """One line per reason: how many rows, and why (for the log before training starts)."""
+        return [f"{n:,} rows skipped: {r}" + (f" (e.g. {self.details[r]})" if r in self.details else
+                                              f" (e.g. {', '.join(self.examples[r])})")
+                for r, n in self.counts.most_common()]
 
 
 def schema_role(schema: dict, role: str) -> str | None:
@@ -370,8 +392,9 @@ class RowFormatter:
             if not ok:
                 continue
             messages = self._prompt(row, images) + [self._turn("assistant", str(target).strip())]
-            if max_tokens and self._tokens(messages, images, False) > max_tokens:
-                skipped.add("too_long", row.get("id"))
+            if max_tokens and (n := self._tokens(messages, images, False)) > max_tokens:
+                skipped.add("too_long", row.get("id"), f"{n:,} tokens with the target > {max_tokens:,} "
+                                                        "(data.max_sft_tokens)")
                 continue
             example = {"messages": messages}
             if images is not None:
@@ -387,8 +410,9 @@ class RowFormatter:
             if not ok:
                 continue
             prompt = self._prompt(row, images)
-            if max_prompt_tokens and self._tokens(prompt, images, True) > max_prompt_tokens:
-                skipped.add("too_long", row.get("id"))
+            if max_prompt_tokens and (n := self._tokens(prompt, images, True)) > max_prompt_tokens:
+                skipped.add("too_long", row.get("id"), f"a prompt of {n:,} tokens > {max_prompt_tokens:,} "
+                                                        "(data.max_prompt_tokens)")
                 continue
             example: dict[str, Any] = {"id": row.get("id"), "prompt": prompt}
             example.update({c: row.get(c) for c in self.mapping.reward_columns})

@@ -151,6 +151,7 @@ def run_stage(stage: str, req: TrainRequest, start_model: str, vision: bool, map
     """Train one stage from ``start_model``; resume from its last checkpoint; save ``final/``."""
     from transformers.trainer_utils import get_last_checkpoint
 
+    from r1data.budget import over_image_budget
     from r1data.train.data import RowFormatter, read_rows, to_dataset
     from r1data.train.models import load_model, load_processing_class
 
@@ -160,9 +161,15 @@ def run_stage(stage: str, req: TrainRequest, start_model: str, vision: bool, map
     if done is not None:
         log.info("%s: already trained to step %s in %s; skipping", stage, done["global_step"], out / "final")
         return {**done, "skipped": "already trained"}
-    processing_class = load_processing_class(start_model, vision, r.data.min_pixels, r.data.max_pixels)
     stage_spec = getattr(r, stage)
-    rows = read_rows(corpus, stage_spec.rows, mapping.columns(stage), req.recipe, stage)
+    budget, schema = image_budget(req, corpus) if mapping.visual else (None, None)
+    columns = mapping.columns(stage) + (budget.columns(schema) if budget else [])
+    rows = read_rows(corpus, stage_spec.rows, list(dict.fromkeys(columns)), req.recipe, stage)
+    # rows whose images exceed the recipe's budget: said and left out before anything loads
+    rows, over = over_image_budget(rows, budget, schema)
+    for line in over.lines():
+        log.warning("%s: %s; before training, as the build's manifest counted (image_budget)", stage, line)
+    processing_class = load_processing_class(start_model, vision, r.data.min_pixels, r.data.max_pixels)
     formatter = RowFormatter(req.recipe, mapping, processing_class, root=corpus.path)
     extra: dict[str, Any] = {}
     if stage == "sft":
@@ -176,6 +183,10 @@ def run_stage(stage: str, req: TrainRequest, start_model: str, vision: bool, map
         examples, skipped = formatter.grpo(rows, r.data.max_prompt_tokens)
     for row_id, why in formatter.video_errors.items():
         log.warning("%s: row %s skipped: its video gave no frames (%s)", stage, row_id, why)
+    skipped = over.merge(skipped)
+    for line in skipped.lines():
+        if not line.split(": ", 1)[-1].startswith("image_budget"):
+            log.warning("%s: %s (before training)", stage, line)
     dataset = to_dataset(examples, skipped, stage, req.recipe)
     args = trainer_args(stage, req, out, extra)
     last = get_last_checkpoint(str(out)) if out.is_dir() else None
@@ -244,6 +255,15 @@ def _finite(v: Any) -> float | None:
 
 def _step_of(checkpoint: str | None) -> int:
     return int(checkpoint.rsplit("-", 1)[-1]) if checkpoint else 0
+
+
+def image_budget(req: TrainRequest, corpus: Any) -> tuple[Any, Any]:
+    """The recipe's image budget over the build's schema (r1data.budget), and that schema."""
+    from r1data.budget import ImageBudget
+    from r1data.schema import RecordSchema
+
+    schema = RecordSchema.from_dict(corpus.manifest["schema"])
+    return ImageBudget.from_recipe(req.recipe, schema), schema
 
 
 def run_training(req: TrainRequest) -> dict[str, Any]:

@@ -10,7 +10,12 @@ completions, Gemini generateContent); this class does the rest:
   normally) or a function ``(call_number, prompt) -> fault | None``. A fault is one of
   :data:`FAULTS`;
 * ``respond(prompt, n_images) -> str``: the text of a normal answer;
-* counters: ``calls`` (requests to the generation endpoint), ``answered`` (normal answers),
+* ``quota_rpm``: a rate limit the server ENFORCES, as a provider does: a token bucket of
+  ``quota_rpm / 60`` requests a second holding ``quota_burst_s`` seconds of them; a request
+  beyond it gets ``429`` (with ``Retry-After``, the seconds until the next slot, when
+  ``quota_retry_after``) and counts in ``refused``;
+* counters: ``calls`` (requests to the generation endpoint), ``answered`` (normal answers,
+  with their times in ``answer_times``),
   ``max_in_flight`` (the most requests open at once), ``seen`` (one :class:`Seen` per call:
   prompt, images, auth header) -- all under ``lock``.
 """
@@ -21,15 +26,18 @@ import asyncio
 import json
 import math
 import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from http import HTTPStatus
 
 # 429/500/503/400/401: that status with an error body ("429" carries Retry-After);
+# insufficient_quota: OpenAI's 429 for an account out of credit (Gemini: a 429 without a delay);
 # timeout: answer after ``timeout_s`` (the client gives up first); drop: close the connection
 # without answering; malformed: 200 with a body that is not JSON; bad_output: 200 with text
 # that is not the asked format; safety: 200 with the provider's "blocked" answer.
-FAULTS = ("429", "500", "503", "400", "401", "timeout", "drop", "malformed", "bad_output", "safety")
+FAULTS = ("429", "500", "503", "400", "401", "timeout", "drop", "malformed", "bad_output", "safety",
+          "insufficient_quota")
 
 FaultPlan = Iterable[str | None] | Callable[[int, str], str | None] | None
 
@@ -67,7 +75,8 @@ class ModelServer:
 
     def __init__(self, *, latency_s: float = 0.0, faults: FaultPlan = None,
                  respond: Callable[[str, int], str] = default_respond, retry_after: float | None = 0.0,
-                 timeout_s: float = 2.0, keep_bodies: bool = True, port: int = 0):
+                 timeout_s: float = 2.0, keep_bodies: bool = True, port: int = 0,
+                 quota_rpm: float | None = None, quota_burst_s: float = 1.0, quota_retry_after: bool = True):
         self.latency_s = latency_s
         self.respond = respond
         self.retry_after = retry_after
@@ -79,6 +88,13 @@ class ModelServer:
         self.in_flight = 0
         self.max_in_flight = 0      # the most generation requests open at once
         self.faults_served: list[str] = []
+        self.quota_rpm = quota_rpm
+        self.quota_burst_s = quota_burst_s
+        self.quota_retry_after = quota_retry_after
+        self.refused = 0            # 429s for exceeding quota_rpm
+        self.answer_times: list[float] = []   # time.monotonic() of each normal answer
+        self._quota_level = quota_rpm / 60 * quota_burst_s if quota_rpm else 0.0
+        self._quota_stamp = time.monotonic()
         self.seen: list[Seen] = []
         self.set_faults(faults)
         self._port = port
@@ -100,7 +116,8 @@ class ModelServer:
 
     def reset_counts(self) -> None:
         with self.lock:
-            self.calls = self.answered = self.max_in_flight = 0
+            self.calls = self.answered = self.max_in_flight = self.refused = 0
+            self.answer_times.clear()
             self.faults_served.clear()
             self.seen.clear()
 
@@ -204,6 +221,12 @@ class ModelServer:
     async def _handle(self, method: str, path: str, headers: dict[str, str], raw: bytes,
                       writer: asyncio.StreamWriter) -> bool:
         """Answer one request; False when the connection must close."""
+        handled = await self.handle_api(method, path, headers, raw)
+        if handled is not None:          # another endpoint of the API (files, batches)
+            status, body, extra = handled
+            if isinstance(body, bytes):
+                return await self._send(writer, status, body, extra)
+            return await self._send_json(writer, status, body, extra)
         route = self.route(path) if method == "POST" else None
         if route is None:
             return await self._send_json(writer, 404, {"error": {"code": 404, "message": f"no route {path}"}})
@@ -219,6 +242,10 @@ class ModelServer:
             call_no = self.calls
             self.seen.append(Seen(prompt, [len(i) for i in images], auth, model,
                                   body if self.keep_bodies else {}))
+        over = self._over_quota()
+        if over is not None:
+            extra = {"Retry-After": f"{over:.3f}"} if self.quota_retry_after else {}
+            return await self._send_json(writer, 429, self.error_body(429, auth), extra)
         with self.lock:
             self.in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self.in_flight)
@@ -227,6 +254,23 @@ class ModelServer:
         finally:
             with self.lock:
                 self.in_flight -= 1
+
+    def _over_quota(self) -> float | None:
+        """None when the request fits the enforced quota (and takes its slot), else the
+        seconds until the next slot."""
+        if not self.quota_rpm:
+            return None
+        rate = self.quota_rpm / 60
+        with self.lock:
+            now = time.monotonic()
+            cap = max(1.0, rate * self.quota_burst_s)
+            self._quota_level = min(cap, self._quota_level + (now - self._quota_stamp) * rate)
+            self._quota_stamp = now
+            if self._quota_level >= 1:
+                self._quota_level -= 1
+                return None
+            self.refused += 1
+            return (1 - self._quota_level) / rate
 
     async def _answer(self, call_no: int, prompt: str, images: list[bytes], model: str, auth: str,
                       writer: asyncio.StreamWriter) -> bool:
@@ -244,6 +288,8 @@ class ModelServer:
             return False
         if fault == "malformed":
             return await self._send(writer, 200, b'{"choices": [ this is not json')
+        if fault == "insufficient_quota":
+            return await self._send_json(writer, 429, self.error_body(429, auth, code="insufficient_quota"))
         if fault in ("429", "500", "503", "400", "401"):
             extra = {}
             if fault == "429" and self.retry_after is not None:
@@ -256,6 +302,7 @@ class ModelServer:
         keep = await self._send_json(writer, 200, self.answer_body(model, text, tokens_in, count_tokens(text)))
         with self.lock:
             self.answered += 1
+            self.answer_times.append(time.monotonic())
         return keep
 
     async def _send_json(self, writer: asyncio.StreamWriter, status: int, body: dict,
@@ -275,6 +322,12 @@ class ModelServer:
         return True
 
     # -- the wire format (subclasses) -------------------------------------------------------------
+    async def handle_api(self, method: str, path: str, headers: dict[str, str], raw: bytes
+                         ) -> tuple[int, dict | bytes, dict] | None:
+        """Endpoints other than generation (the batch APIs, tests/servers/batches.py): the
+        status, the body and extra headers, or None for a path they do not serve."""
+        return None
+
     def route(self, path: str) -> str | None:
         """The model named by a generation request's path, or None for any other path."""
         raise NotImplementedError
@@ -293,5 +346,5 @@ class ModelServer:
     def blocked_body(self, model: str) -> dict:
         raise NotImplementedError
 
-    def error_body(self, status: int, auth: str) -> dict:
+    def error_body(self, status: int, auth: str, code: str | None = None) -> dict:
         raise NotImplementedError

@@ -1,7 +1,8 @@
 """A stand-in for the Gemini API's ``generateContent`` (the Developer API, ``v1beta``).
 
 ``POST {root}/v1beta/models/{model}:generateContent``; point google-genai at it with
-``Client(api_key=..., http_options=HttpOptions(base_url=server.root))``.
+``Client(api_key=..., http_options=HttpOptions(base_url=server.root))``. Batch mode
+(``models/{model}:batchGenerateContent``, ``batches/{id}``) is served too (tests/servers/batches.py).
 """
 
 from __future__ import annotations
@@ -10,13 +11,14 @@ import base64
 import re
 
 from tests.servers.base import ModelServer
+from tests.servers.batches import GeminiBatchAPI
 
 _PATH = re.compile(r"^/v1(?:beta|alpha)?/models/([^/:]+):generateContent$")
 STATUS_NAMES = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 429: "RESOURCE_EXHAUSTED",
                 500: "INTERNAL", 503: "UNAVAILABLE"}
 
 
-class GeminiServer(ModelServer):
+class GeminiServer(GeminiBatchAPI, ModelServer):
     """generateContent with text and ``inlineData`` parts; ``usageMetadata`` in every answer."""
 
     @property
@@ -63,11 +65,11 @@ class GeminiServer(ModelServer):
         return {"promptFeedback": {"blockReason": "SAFETY"},
                 "usageMetadata": {"promptTokenCount": 10, "totalTokenCount": 10}, "modelVersion": model}
 
-    def error_body(self, status: int, auth: str) -> dict:
+    def error_body(self, status: int, auth: str, code: str | None = None) -> dict:
         message = {401: f"API key not valid: {auth}", 429: "Resource has been exhausted (e.g. check quota).",
                    400: "Request contains an invalid argument."}.get(status, "Internal error encountered.")
         error: dict = {"code": status, "message": message, "status": STATUS_NAMES.get(status, "INTERNAL")}
-        if status == 429 and self.retry_after is not None:
+        if status == 429 and self.retry_after is not None and code is None:
             error["details"] = [{"@type": "type.googleapis.com/google.rpc.RetryInfo",
                                  "retryDelay": f"{self.retry_after:g}s"}]
         return {"error": error}

@@ -1,6 +1,7 @@
 """A stand-in for an OpenAI-compatible chat-completions server (OpenAI, vLLM, SGLang, Ollama).
 
-``POST {root}/v1/chat/completions``; point ``AsyncOpenAI(base_url=server.url)`` at it.
+``POST {root}/v1/chat/completions``; point ``AsyncOpenAI(base_url=server.url)`` at it. The
+Batch API (``/v1/files``, ``/v1/batches``) is served too (tests/servers/batches.py).
 """
 
 from __future__ import annotations
@@ -10,12 +11,13 @@ import time
 import uuid
 
 from tests.servers.base import ModelServer
+from tests.servers.batches import OpenAIBatchAPI
 
 STATUS_TYPES = {400: "invalid_request_error", 401: "invalid_api_key", 429: "rate_limit_exceeded",
                 500: "server_error", 503: "server_error"}
 
 
-class OpenAIChatServer(ModelServer):
+class OpenAIChatServer(OpenAIBatchAPI, ModelServer):
     """Chat completions with text and ``data:`` URL images; usage in every answer."""
 
     @property
@@ -65,9 +67,11 @@ class OpenAIChatServer(ModelServer):
         body["choices"][0]["message"]["content"] = None
         return body
 
-    def error_body(self, status: int, auth: str) -> dict:
+    def error_body(self, status: int, auth: str, code: str | None = None) -> dict:
         # like the real service, a 401 echoes the key it was given: the client must not repeat it
         message = {401: f"Incorrect API key provided: {auth.removeprefix('Bearer ')}",
                    429: "Rate limit reached for requests", 400: "Invalid request"}.get(status, "Server error")
-        return {"error": {"message": message, "type": STATUS_TYPES.get(status, "server_error"),
-                          "param": None, "code": STATUS_TYPES.get(status)}}
+        if code == "insufficient_quota":
+            message = "You exceeded your current quota, please check your plan and billing details."
+        return {"error": {"message": message, "type": code or STATUS_TYPES.get(status, "server_error"),
+                          "param": None, "code": code or STATUS_TYPES.get(status)}}

@@ -43,13 +43,14 @@ def draw_ground_truth(p: Panel, data_type: str, payload: object) -> None:
 @drawer("embodied_points", group_by="ability")
 def draw_embodied_points(row: RowView) -> list[Panel]:
     p = row.image_panel("images", 0)
+    broken: list[str] = []
     for mask, color, label in ((row.get("object_mask"), CONTEXT, "object to move"),
                                (row.get("target_mask"), TARGET, "target")):
         if mask:
             try:
                 p.mask(mask, color, label, opacity=0.3)
-            except Exception:       # a mask that does not decode: still draw the rest
-                pass
+            except Exception as e:  # a mask that does not decode: said, and the rest still drawn
+                broken.append(f"{label} mask not drawn: {type(e).__name__}")
     for obj in row.get("objects") or []:
         if obj.get("box"):
             p.box(obj["box"], MUTED, str(obj.get("category", "")), width=1, tag=False)
@@ -65,7 +66,8 @@ def draw_embodied_points(row: RowView) -> list[Panel]:
     for k, q in enumerate(points):
         p.point(q, ANSWER, str(k + 1) if len(points) > 1 else "", radius=4)
     p.caption = (f"{row.get('ability', '')} ({data_type or row.get('data_type', '')}): {row.get('instruction', '')}"
-                 " · yellow: target, blue: object to move, green: ground truth, red: the solution's points")
+                 " · yellow: target, blue: object to move, green: ground truth, red: the solution's points"
+                 + "".join(f" · {b}" for b in broken))
     return [p]
 
 

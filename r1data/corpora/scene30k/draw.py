@@ -21,6 +21,12 @@ def project_box_edges(camera: Any, corners: np.ndarray) -> list[tuple[tuple[floa
     (an edge behind the camera is left out, one crossing it is cut where it crosses)."""
     cam = camera.to_camera(corners)
     near = camera.near
+    if (cam[:, 2] >= near).all():          # the whole box in front: one projection of its corners
+        uv = camera.to_screen(cam)
+        if not np.isfinite(uv).all():
+            return []
+        pts = [(float(u), float(v)) for u, v in uv]
+        return [(pts[a], pts[b]) for a, b in EDGES]
     out = []
     for a, b in EDGES:
         pa, pb = cam[a], cam[b]
