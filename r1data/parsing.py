@@ -337,17 +337,18 @@ _TRIPLET = re.compile(r"(\d+)\s*\.\s*([A-Za-z_]+)\s*\.\s*(\[[^\]]*\]|\([^)]*\)|[
 
 
 def normalize_value(value: object) -> str:
-    """A transformation value as comparable text: ``["behind", 2]`` and ``behind_2`` -> ``behind 2``."""
+    """A transformation value as comparable text: ``["behind", 2]``, ``behind_2`` and TRANCE's own
+    pair text ``behind.2`` -> ``behind 2``."""
     if isinstance(value, (list, tuple)):
         value = " ".join(str(v) for v in value)
     text = str(value).lower()
     text = re.sub(r"[\[\]\(\)\"']", " ", text)
-    text = re.sub(r"[\s,_:]+", " ", text)
+    text = re.sub(r"[\s,_:.]+", " ", text)
     return text.strip(" .")
 
 
 def parse_triplets(text: str | None) -> list[tuple[int, str, str]]:
-    """``index.attribute.value`` items (``2.color.cyan``, ``0.position.[behind, 2]``), separated by
+    """``index.attribute.value`` items (``2.color.cyan``, ``0.position.behind.2``, ``0.position.[behind, 2]``), separated by
     commas, semicolons or new lines -> [(2, "color", "cyan"), ...] with normalised text."""
     out = []
     for m in _TRIPLET.finditer(text or ""):

@@ -1,7 +1,8 @@
 """Speed of the image corpora: build rate, worker scaling and the mask IoU reward.
 
-    python scripts/bench_images.py [--size N] [--corpora vqa_verify earthreason embodied_points]
-                                   [--pairs 1000] [--mask-size 1024] [--chunk 100]
+    python scripts/bench_images.py [--size N] [--corpora vqa_verify earthreason embodied_points trance got]
+                                   [--pairs 1000] [--mask-size 1024] [--chunk 100] [--skip-builds | --only-builds]
+                                   [--two-workers-only]
 
 1. ``r1data build CORPUS`` with ``--workers 1`` and ``--workers 2`` (the offline default,
    ``--size`` rows, default: the spec's size), each in a fresh subprocess: rows/s as the
@@ -239,19 +240,21 @@ def bench_mask_iou(pairs: int, size: int, chunk: int) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--size", type=int, default=None, help="rows per build (default: the spec's size)")
-    ap.add_argument("--corpora", nargs="+", default=["vqa_verify", "earthreason", "embodied_points"])
+    ap.add_argument("--corpora", nargs="+", default=["vqa_verify", "earthreason", "embodied_points", "trance", "got"])
     ap.add_argument("--pairs", type=int, default=1000)
     ap.add_argument("--mask-size", type=int, default=1024)
     ap.add_argument("--chunk", type=int, default=100)
     ap.add_argument("--scenes", type=int, default=40, help="procedural rooms for the 3D views figure")
     ap.add_argument("--skip-builds", action="store_true", help="only the views and mask IoU figures")
+    ap.add_argument("--only-builds", action="store_true", help="only the build figures")
     ap.add_argument("--two-workers-only", action="store_true",
                     help="build with --workers 2 only (scene30k's full build: --corpora scene30k)")
     args = ap.parse_args()
     if not args.skip_builds:
         bench_builds(args.corpora, args.size, one_worker=not args.two_workers_only)
-    bench_views(args.scenes)
-    bench_mask_iou(args.pairs, args.mask_size, args.chunk)
+    if not args.only_builds:
+        bench_views(args.scenes)
+        bench_mask_iou(args.pairs, args.mask_size, args.chunk)
 
 
 if __name__ == "__main__":

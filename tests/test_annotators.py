@@ -133,7 +133,9 @@ def test_concurrency_stays_within_the_profile(server, tmp_path, monkeypatch) -> 
     client.close()
     assert all(a.parsed.answer == "yes" for a in answers)
     assert server.max_in_flight == 4
-    assert 0.4 <= wall < 1.2                   # 16 calls, 4 at a time, 0.1 s each
+    # 16 calls, 4 at a time, 0.1 s each: never faster than 4 rounds (an upper bound on the wall
+    # time would test the machine's load, not the client; max_in_flight shows the 4 in flight)
+    assert wall >= 0.4
 
 
 def test_second_run_is_served_from_the_cache_and_refresh_asks_again(server, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]

@@ -133,9 +133,9 @@ def test_bad_prediction_files_are_one_line_errors(built: Path, tmp_path: Path, c
 
 
 def test_corpora_without_a_spec_fall_back_to_their_reward_family() -> None:
-    ev = evaluation_for("trance")                  # no pipelines/trance.yaml: STAR-R1's rewards by family
-    assert [r.name for r in ev.rewards] == ["star.accuracy", "star.format", "star.total"]
-    assert ev.origin == "every star.* reward" and ev.metrics is None
+    ev = evaluation_for("star")                    # no pipelines/star.yaml: STAR-R1's rewards by family
+    assert [r.name for r in ev.rewards] == ["star.accuracy", "star.exact", "star.format", "star.total"]
+    assert ev.origin == "every star.* reward" and ev.metrics is not None
     assert [r.name for r in evaluation_for("omni").rewards] == ["omni.format", "omni.iou", "omni.total"]
     spec = evaluation_for("vqa_verify")            # a spec with a rewards: section wins
     assert spec.origin == "vqa_verify.yaml rewards:" and spec.metrics is not None

@@ -42,8 +42,8 @@ def _any_near(im: np.ndarray, ys: slice, xs: slice, color: str, tol: int = 60) -
 
 
 def test_every_shipped_corpus_has_a_drawer():
-    for corpus in ("earthreason", "embodied_points", "embodied_spatial", "gui", "longvideo", "scene30k",
-                   "vqa_verify", "xiangqi"):
+    for corpus in ("earthreason", "embodied_points", "embodied_spatial", "got", "gui", "longvideo", "scene30k",
+                   "trance", "vqa_verify", "xiangqi"):
         assert corpus in drawers, corpus
 
 

@@ -112,10 +112,13 @@ EXAMPLES: dict[str, list[tuple[str, dict]]] = {
              ("\\boxed{[10, 40]}", {"duration": 100, "zoomin_intervals": [], "answer": None, "tgt": [[30, 50]]}),
              ("no box", {"duration": None, "zoomin_intervals": None, "answer": None, "tgt": None})],
     "got": [("<|obj_start|>cat<|obj_end|> <|box_start|>(0,0),(500,500)<|box_end|>",
-             {"grounded_boxes": [[0, 0, 400, 500]], "caption": "a cat", "image": "img"}),
-            ("no plan", {"grounded_boxes": [[0, 0, 1, 1]], "caption": "a dog", "image": None}),
+             {"grounded_boxes": [[0, 0, 400, 500]], "caption": "a cat", "image": "img",
+              "prompt_objects": [{"name": "cat", "category": "cat", "color": "", "count": 1}], "relations": []}),
+            ("no plan", {"grounded_boxes": [[0, 0, 1, 1]], "caption": "a dog", "image": None,
+                         "prompt_objects": [{"name": "dog", "category": "dog", "color": "", "count": 1}],
+                         "relations": []}),
             ("<|obj_start|>cat<|obj_end|> <|box_start|>(0,0),(500,500)<|box_end|>",
-             {"grounded_boxes": None, "caption": "a cat", "image": None})],
+             {"grounded_boxes": None, "caption": "a cat", "image": None, "prompt_objects": [], "relations": []})],
     "omni": [(_ta('{"bbox_2d": [0, 0, 6, 6]}'), {"bbox": [0, 0, 10, 10], "width": 10, "height": 10}),
              (_ta("none"), {"bbox": [0, 0, 10, 10], "width": 10, "height": 10}),
              (_ta('{"bbox_2d": [1, 1, 2, 2]}'), {"bbox": None, "width": 10, "height": 10})],
@@ -123,7 +126,8 @@ EXAMPLES: dict[str, list[tuple[str, dict]]] = {
 EXAMPLES["format"] = EXAMPLES["longvideo"]
 # GoT-R1's judged terms and total run here with the offline rule judge
 GOT_JUDGED = ["got.total", "got.semantic", "got.spatial", "got.prompt_image"]
-RULE_BASED = [n for n in rewards.names() if rewards.info(n).rule_based] + GOT_JUDGED
+# got.region asks a grounder only when given one; with the grounded_boxes column it is rule-based
+RULE_BASED = [n for n in rewards.names() if rewards.info(n).rule_based] + GOT_JUDGED + ["got.region"]
 
 
 def _batch(fn, rows: list[tuple[str, dict]], conversational: list[bool]) -> list:  # type: ignore[no-untyped-def]
@@ -146,7 +150,7 @@ def test_each_reward_is_invariant_to_batch_order(name: str, data: st.DataObject)
     picks = data.draw(st.lists(st.integers(0, len(rows) - 1), min_size=1, max_size=10), label="rows")
     order = data.draw(st.permutations(range(len(picks))), label="order")
     conv = data.draw(st.lists(st.booleans(), min_size=len(picks), max_size=len(picks)), label="conversational")
-    fn = rewards.load(name, judge=rule_judge) if name.startswith("got.") and name != "got.region" else rewards.load(name)
+    fn = rewards.load(name, judge=rule_judge) if name in GOT_JUDGED else rewards.load(name)
     batch = [rows[i] for i in picks]
     first = _batch(fn, batch, conv)
     second = _batch(fn, [batch[j] for j in order], [conv[j] for j in order])

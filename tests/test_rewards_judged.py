@@ -49,13 +49,13 @@ def score_of(prompt: str, n_images: int) -> str:
 
 
 def test_a_judge_that_times_out_scores_none_and_counts_it(env) -> None:  # type: ignore[no-untyped-def]
-    with OpenAIChatServer(respond=score_of, latency_s=8.0) as server:
+    with OpenAIChatServer(respond=score_of, latency_s=30.0) as server:
         judge = ModelJudge(write_profile(env, server), timeout_s=0.5, cache=None)
         asks = [Ask("got_judge_semantic", {"caption": "a cat", "reasoning": PLAN, "scale": "10"})] * 3
         t0 = time.monotonic()
         with counting_unscored() as counts:
             got = judge.ask(asks + [None], parse=lambda parsed: 0.5)
-        assert time.monotonic() - t0 < 6                     # the deadline, not the server, ended the call
+        assert time.monotonic() - t0 < 20                    # the deadline, not the server (30 s), ended the call
         assert got == [None, None, None, None]                # never a 0
         assert counts == {"timeout": 3}                       # the None Ask does not apply: not counted
         judge.close()
@@ -99,9 +99,9 @@ def test_model_backed_rewards_run_concurrently_as_trl_async_rewards(env) -> None
         profile = write_profile(env, server)
         funcs, _, _ = load_reward_funcs([RewardSpec(reward="got.semantic", params={"judge": profile}),
                                          RewardSpec(reward="got.spatial", params={"judge": profile}),
-                                         RewardSpec(reward="got.region")])
+                                         RewardSpec(reward="got.layout")])
         assert [is_async_callable(f) for f in funcs] == [True, True, False]     # rule-based stays plain
-        assert [get_callable_name(f) for f in funcs] == ["got.semantic", "got.spatial", "got.region"]
+        assert [get_callable_name(f) for f in funcs] == ["got.semantic", "got.spatial", "got.layout"]
         logged: list[tuple[str, float]] = []
         kwargs = {"prompts": [None] * 2, "completions": [PLAN] * 2, "caption": ["score 9 cat", "prose cat"],
                   "log_metric": lambda name, value: logged.append((name, value))}
@@ -113,8 +113,9 @@ def test_model_backed_rewards_run_concurrently_as_trl_async_rewards(env) -> None
         sem, spa = asyncio.run(both())
         elapsed = time.monotonic() - t0
     assert sem == [0.9, None] and spa == [0.9, None]
-    assert server.max_in_flight == 4                           # both rewards' requests at once
-    assert elapsed < 1.9, f"the two judged rewards ran one after the other ({elapsed:.2f} s)"
+    # both rewards' requests were in flight at once (run one after the other, at most 2 would be);
+    # a wall-clock bound would test the machine's load, this does not
+    assert server.max_in_flight == 4, f"the two judged rewards ran one after the other ({elapsed:.2f} s)"
     assert sorted(logged) == [("unscored/got.semantic/unparsable", 1.0), ("unscored/got.spatial/unparsable", 1.0)]
 
 

@@ -95,7 +95,8 @@ def test_shipped_recipes_load_and_name_a_known_corpus() -> None:
     for path in recipes:
         loaded = load_recipe(path)
         spec = load_spec(loaded.recipe.corpus)  # the corpus exists
-        assert loaded.recipe.sft.config and loaded.recipe.grpo.config
+        # every stage a recipe runs is configured (STAR-R1's recipe has no SFT stage at all)
+        assert loaded.recipe.grpo.config and (loaded.recipe.sft.config or not loaded.recipe.sft.enabled)
         # the TRL configs build, and the row mapping resolves against the corpus's schema
         req = TrainRequest(Path("."), loaded, Path("unused"))
         trainer_args("sft", req, Path("unused/sft"), {})

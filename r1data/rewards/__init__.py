@@ -19,6 +19,7 @@ from r1data.rewards import (  # noqa: E402,F401 - importing registers the famili
     embodied,
     format,
     got,
+    got_layout,
     infigui,
     infigui_subgoal,
     longvideo,

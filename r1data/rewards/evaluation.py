@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from r1data.errors import SpecError, UnknownNameError, UsageError
-from r1data.rewards import embodied, infigui, longvideo, satori, scene30k, segearth, xiangqi
+from r1data.rewards import embodied, infigui, longvideo, satori, scene30k, segearth, star, xiangqi
 from r1data.rewards._core import RewardFn, info, load, names
 from r1data.rewards.judged import counting_unscored
 
@@ -50,6 +50,7 @@ METRICS: dict[str, tuple[Metrics, tuple[str, ...]]] = {
                                   "side_to_move", "situation", "fen", "nodes")),
     "segearth": (segearth.metrics, ("mask",)),
     "infigui": (infigui.metrics, ("gt_action", "width", "height", "target_box", "task")),
+    "star": (star.metrics, ("transformations", "objects", "final_objects", "setting", "final_view")),
 }
 
 
@@ -66,7 +67,8 @@ ACCURACY: dict[str, str] = {
     "longvideo": "longvideo.accuracy",  # the chosen option letter
     "xiangqi": "xiangqi.best",          # the engine's best move (best@1)
     "segearth": "segearth.iou",         # mask IoU (passes at >= the threshold, 0.5 by default)
-    "star": "star.accuracy",
+    "star": "star.exact",               # the whole answer right (star.accuracy sums partial credits)
+    "got": "got.layout",                # the chain's plan covers the prompt (the image terms need models)
     "love": "love.accuracy",
     "omni": "omni.iou",
     "infigui": "infigui.action",

@@ -13,9 +13,15 @@ annotator profile name or path (``judge="gpt-4o"``), whose model is asked with t
 :class:`Judge` is used as it is. A judge may return None (no score for that row: the term
 and the total are None there).
 
-Columns: ``grounded_boxes`` (one box per planned box, same order, on the same 0-1000 grid;
-None for an object the grounder did not find), ``image`` (the generated image, for R_PI),
-and optionally ``caption`` (the text prompt; else the prompt itself is used).
+The image each completion is scored on is that completion's own: ``generator`` makes it from the
+completion (``"layout"``, the offline stand-in, or your model as a callable) and ``grounder`` finds
+its objects for R_RI (``"layout"``, a grounding profile, or a callable); see
+:mod:`r1data.rewards.got_image`. During GRPO this is how the rollout's image reaches the reward.
+
+Columns (all optional overrides): ``image`` (an image already generated for the row, used where
+given), ``grounded_boxes`` (one box per planned box, same order, on the same 0-1000 grid; None
+for an object the grounder did not find), and ``caption`` (the text prompt; else the prompt
+itself is used). Without a generator, R_PI and R_RI read only these columns.
 """
 
 from __future__ import annotations
@@ -139,22 +145,44 @@ def resolve_judge(judge: JudgeParam) -> Callable:
     return judge
 
 
-def _items(kind: str, name: str, prompts: Any, completions: Any, caption: Any,
-           image: Any) -> list[tuple[str, str, str, Any]]:
-    """One ``(kind, prompt, reasoning, image)`` judge item per completion."""
+def _prompts(name: str, prompts: Any, completions: Any, caption: Any) -> tuple[list[str], list[str]]:
+    """(prompt text, completion text) per completion."""
     t = texts(completions)
     n = len(t)
     prompts = list(prompts) if prompts is not None else [None] * n
     caps = optional_column(caption, n, "caption", name)
-    imgs = optional_column(image, n, "image", name)
+    return [caps[i] or prompt_text(prompts[i]) for i in range(n)], t
+
+
+def _images(name: str, prompts: Any, completions: Any, caption: Any, image: Any, generator: Any) -> list[Any]:
+    """Each completion's image: the ``image`` column where it holds one, else the generator's
+    image of that completion (None without a generator)."""
+    from r1data.rewards.got_image import generate_images
+
+    ps, t = _prompts(name, prompts, completions, caption)
+    imgs = optional_column(image, len(t), "image", name)
+    need = [i for i, img in enumerate(imgs) if img is None]
+    if need and generator is not None:
+        made = generate_images(generator, [ps[i] for i in need], [t[i] for i in need])
+        for i, img in zip(need, made):
+            imgs[i] = img
+    return imgs
+
+
+def _items(kind: str, name: str, prompts: Any, completions: Any, caption: Any,
+           image: Any, generator: Any = None) -> list[tuple[str, str, str, Any]]:
+    """One ``(kind, prompt, reasoning, image)`` judge item per completion."""
+    from r1data.rewards.got_image import image_bytes
+
+    ps, t = _prompts(name, prompts, completions, caption)
+    imgs = _images(name, prompts, completions, caption, image, generator) if kind == "prompt_image" else []
     out = []
     for i, text in enumerate(t):
-        prompt = caps[i] or prompt_text(prompts[i])
         if kind == "spatial":
             img = layout_canvas(parse_got_plan(text))
         else:
-            img = imgs[i] if kind == "prompt_image" else None
-        out.append((kind, prompt, text, img))
+            img = image_bytes(imgs[i]) if kind == "prompt_image" else None
+        out.append((kind, ps[i], text, img))
     return out
 
 
@@ -190,21 +218,61 @@ def spatial(prompts: Any = None, completions: Any = (), *, caption: Any = None, 
     return _judged("spatial", "got.spatial", prompts, completions, judge, caption, None)
 
 
-@reward("got.prompt_image", columns=("caption", "image"), paper=PAPER, rule_based=False)
+def _region_backend(params: dict[str, Any]) -> str:
+    from r1data.rewards.got_image import describe
+
+    return describe(params.get("generator"), params.get("grounder"))
+
+
+def _backend(params: dict[str, Any]) -> str:
+    from r1data.rewards.got_image import describe
+
+    judge = params.get("judge", "rule")
+    who = ("the 'rule' judge (offline stand-in; not a quality measure)" if judge in (None, "rule")
+           else f"judge profile {judge}" if isinstance(judge, str) else "your judge")
+    return f"{who}; {describe(params.get('generator'), params.get('grounder'))}"
+
+
+# `image` and `grounded_boxes` are keyword overrides, not dataset columns: the image a completion is
+# scored on comes from that completion (the generator), so training never asks a build for one
+@reward("got.prompt_image", columns=("caption",), paper=PAPER, rule_based=False, backend=_backend)
 def prompt_image(prompts: Any = None, completions: Any = (), *, caption: Any = None, image: Any = None,
-                 judge: JudgeParam = "rule", **_: Any) -> list[float | None]:
-    """R_PI: the judge's score of the generated ``image`` against the prompt.
+                 judge: JudgeParam = "rule", generator: Any = None, **_: Any) -> list[float | None]:
+    """R_PI: the judge's score of each completion's generated image against the prompt.
 
-    ``judge`` as for got.semantic; a profile judge scores None for a row without an image."""
-    return _judged("prompt_image", "got.prompt_image", prompts, completions, judge, caption, image)
+    The image: the ``image`` column where given, else ``generator``'s image of the completion
+    ("layout": the offline stand-in; a callable: your model). ``judge`` as for got.semantic; a
+    profile judge scores None for a row without an image."""
+    return _ask(judge, _items("prompt_image", "got.prompt_image", prompts, completions, caption, image, generator))
 
 
-@reward("got.region", columns=("grounded_boxes",), paper=PAPER)
-def region(prompts: Any = None, completions: Any = (), *, grounded_boxes: Any = None, **_: Any) -> list[float | None]:
-    """R_RI: IoU of the planned ``<|box_start|>(x1,y1),(x2,y2)<|box_end|>`` boxes (0-1000 grid)
-    with ``grounded_boxes``; None for rows without grounded boxes."""
+def ground(prompts: Any, completions: Any, caption: Any, image: Any, grounded_boxes: Any, generator: Any,
+           grounder: Any, name: str) -> list[Any]:
+    """Per completion, the boxes grounded for its planned objects: the ``grounded_boxes`` column
+    where given, else ``grounder``'s boxes in the completion's image (None where neither)."""
+    from r1data.rewards.got_image import resolve_grounder
+
     t = texts(completions)
-    grounded = optional_column(grounded_boxes, len(t), "grounded_boxes", "got.region")
+    grounded = optional_column(grounded_boxes, len(t), "grounded_boxes", name)
+    need = [i for i, g in enumerate(grounded) if g is None and parse_got_plan(t[i])]
+    if not need or grounder is None or (generator is None and image is None):
+        return grounded
+    imgs = _images(name, prompts, completions, caption, image, generator)
+    found = resolve_grounder(grounder)([(imgs[i], [n for n, _ in parse_got_plan(t[i])]) for i in need])
+    for i, boxes in zip(need, found):
+        grounded[i] = boxes
+    return grounded
+
+
+@reward("got.region", columns=(), paper=PAPER, rule_based=False, backend=_region_backend)
+def region(prompts: Any = None, completions: Any = (), *, grounded_boxes: Any = None, caption: Any = None,
+           image: Any = None, generator: Any = None, grounder: Any = None, **_: Any) -> list[float | None]:
+    """R_RI: IoU of the planned ``<|box_start|>(x1,y1),(x2,y2)<|box_end|>`` boxes (0-1000 grid)
+    with the boxes grounded in the completion's image: the ``grounded_boxes`` column where given,
+    else ``grounder`` ("layout", a profile, a callable) on ``generator``'s image of the
+    completion. None for rows with neither."""
+    t = texts(completions)
+    grounded = ground(prompts, completions, caption, image, grounded_boxes, generator, grounder, "got.region")
     out: list[float | None] = []
     # the common case, one grounded box per planned box, is scored for the whole batch at once
     rows, planned, found, counts = [], [], [], []
@@ -231,17 +299,20 @@ def region(prompts: Any = None, completions: Any = (), *, grounded_boxes: Any = 
     return out
 
 
-@reward("got.total", columns=("caption", "image", "grounded_boxes"), paper=PAPER, rule_based=False)
+@reward("got.total", columns=("caption",), paper=PAPER, rule_based=False, backend=_backend)
 def total(prompts: Any = None, completions: Any = (), *, caption: Any = None, image: Any = None,
-          grounded_boxes: Any = None, judge: JudgeParam = "rule", **_: Any) -> list[float | None]:
+          grounded_boxes: Any = None, judge: JudgeParam = "rule", generator: Any = None, grounder: Any = None,
+          **_: Any) -> list[float | None]:
     """R_PI x (R_sem + R_spa) x R_RI, in [0, 2]; None where R_RI does not apply or the judge
     gave no score for one of its terms.
 
-    ``judge`` as for got.semantic; the three judged terms of the batch go to the judge as one
-    batch (one concurrent round of requests for a profile judge)."""
-    r_ri = region(prompts, completions, grounded_boxes=grounded_boxes)
+    ``judge`` as for got.semantic; ``generator`` and ``grounder`` as for got.prompt_image and
+    got.region (each completion's image is made once); the three judged terms of the batch go to
+    the judge as one batch (one concurrent round of requests for a profile judge)."""
+    r_ri = region(prompts, completions, grounded_boxes=grounded_boxes, caption=caption, image=image,
+                  generator=generator, grounder=grounder)
     rows = [i for i, ri in enumerate(r_ri) if ri is not None]     # the judge is not asked about the rest
-    per_kind = [_items(kind, f"got.{kind}", prompts, completions, caption, image) for kind in KINDS]
+    per_kind = [_items(kind, f"got.{kind}", prompts, completions, caption, image, generator) for kind in KINDS]
     scores = _ask(judge, [per_kind[k][i] for k in range(len(KINDS)) for i in rows])
     m = len(rows)
     out: list[float | None] = [None] * len(r_ri)

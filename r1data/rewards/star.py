@@ -125,10 +125,133 @@ def format_(prompts: Any = None, completions: Any = (), *, strip_whitespace: boo
 
 
 @reward("star.total", columns=("transformations",), paper=PAPER)
-def total(prompts: Any = None, completions: Any = (), *, transformations: Any = None, extra_penalty: float = 1.0,
-          empty_penalty: float = 1.0, **_: Any) -> list[float | None]:
-    """R_format + R_acc."""
-    acc = accuracy(prompts, completions, transformations=transformations, extra_penalty=extra_penalty,
-                   empty_penalty=empty_penalty)
-    fmt = format_(prompts, completions)
+def total(prompts: Any = None, completions: Any = (), *, transformations: Any = None, full: float = 5.0,
+          attribute: float = 1.5, index: float = 0.5, extra_penalty: float = 1.0, empty_penalty: float = 1.0,
+          one_to_one: bool = True, strip_whitespace: bool = False, **_: Any) -> list[float | None]:
+    """R_format + R_acc (the parameters as for star.accuracy and star.format)."""
+    acc = accuracy(prompts, completions, transformations=transformations, full=full, attribute=attribute,
+                   index=index, extra_penalty=extra_penalty, empty_penalty=empty_penalty, one_to_one=one_to_one)
+    fmt = format_(prompts, completions, strip_whitespace=strip_whitespace)
     return [None if a is None else a + f for a, f in zip(acc, fmt)]
+
+
+def exact_match(text: str, truth: list[dict]) -> bool:
+    """Every transformation named with an accepted value, nothing else (any order)."""
+    parsed = parse_think_answer(text)
+    preds = parse_triplets(parsed.answer if parsed.answer is not None else text)
+    if len(preds) != len(truth) or not truth:
+        return False
+    scores = _match_matrix(preds, truth, 1.0, 0.0, 0.0)
+    return _best_assignment(scores) == len(truth)
+
+
+@reward("star.exact", columns=("transformations",), paper="ours: the answer as a set, right or wrong")
+def exact(prompts: Any = None, completions: Any = (), *, transformations: Any = None,
+          **_: Any) -> list[float | None]:
+    """1 when the answer names exactly the transformations (each with an accepted value, in any
+    order, nothing more), else 0: a right-or-wrong score for pass rates (``r1data rollout``)."""
+    t = texts(completions)
+    truths = column(transformations, len(t), "transformations", "star.exact")
+    out: list[float | None] = []
+    for text, raw in zip(t, truths):
+        truth = parse_transformations(raw)
+        out.append(None if truth is None else float(exact_match(text, truth)))
+    return out
+
+
+# -- TVR's evaluation numbers -------------------------------------------------------------------
+
+def _predicted(text: str, n_objects: int) -> list[dict] | None:
+    """The answer's items as TRANCE transformation records; None when one cannot be read as one
+    (an unknown attribute or value, an object that does not exist)."""
+    from r1data.corpora.trance.world import TransformationError, check_transformation
+
+    parsed = parse_think_answer(text)
+    out = []
+    for idx, attr, val in parse_triplets(parsed.answer if parsed.answer is not None else text):
+        value: Any = val
+        if attr == "position":
+            words = val.split()
+            if len(words) != 2 or not words[1].isdigit():
+                return None
+            value = [words[0], int(words[1])]
+        try:
+            check_transformation({"obj_idx": idx, "attr": attr, "val": value}, n_objects)
+        except TransformationError:
+            return None
+        out.append({"obj_idx": idx, "attr": attr, "val": value})
+    return out
+
+
+def _states(value: Any) -> list[dict]:
+    if isinstance(value, str):
+        value = json.loads(value)
+    return [{k: o[k] for k in ("shape", "size", "color", "material", "position")} for o in value or []]
+
+
+def metrics(completions: list[str], columns: dict[str, list[Any]]) -> dict[str, Any]:
+    """TVR's evaluation (``src/criterion/components/evaluator.py`` of hughplay/TVR) on the answers.
+
+    Every row: the predicted transformations are applied to ``objects`` in order and the result
+    compared with ``final_objects``: ``loose_acc`` (no attribute differs; positions out of view
+    compare equal), ``acc`` (loose and no overlap nor move off the grid on the way, TVR's
+    ``correct``), ``avg_dist`` (attributes that differ), ``avg_norm_dist`` (over the number of
+    transformations) and ``avg_step_diff`` (predicted minus true count); an answer that cannot be
+    read (an unknown value, a missing object) counts as wrong with the distance of doing nothing.
+    Basic rows (one transformation) also get TVR's ``acc_obj``, ``acc_attr``, ``acc_pair`` of the
+    first predicted item. ``acc`` and ``loose_acc`` per setting and per final view, and ``exact``
+    (star.exact's rate). Which of these are STAR-R1's "11 metrics" was not established."""
+    from r1data.corpora.trance.world import TransformationError, replay, same_state
+
+    truths = columns.get("transformations") or []
+    inits, finals = columns.get("objects") or [], columns.get("final_objects") or []
+    settings = columns.get("setting") or [None] * len(completions)
+    views = columns.get("final_view") or [None] * len(completions)
+    groups: dict[str, list[float]] = {}
+    sums = {"acc": 0.0, "loose_acc": 0.0, "dist": 0.0, "norm_dist": 0.0, "step_diff": 0.0, "exact": 0.0}
+    basic = {"acc": [], "acc_obj": [], "acc_attr": [], "acc_pair": []}
+    n = 0
+    for text, raw, init, fin, setting, view in zip(completions, truths, inits, finals, settings, views):
+        truth = parse_transformations(raw)
+        if truth is None or init is None or fin is None:
+            continue
+        start, target = _states(init), _states(fin)
+        pred = _predicted(text, len(start))
+        errors = False
+        try:
+            state, problems = replay(start, pred or [])
+            errors = any(p.startswith(("overlap", "out_of_grid")) for p in problems)
+        except TransformationError:
+            state, pred = start, None
+        dist = len(same_state(state, target))
+        loose = pred is not None and dist == 0
+        correct = loose and not errors
+        n += 1
+        sums["acc"] += correct
+        sums["loose_acc"] += loose
+        sums["dist"] += dist
+        sums["norm_dist"] += dist / max(len(truth), 1)
+        sums["step_diff"] += len(pred or []) - len(truth)
+        sums["exact"] += exact_match(text, truth)
+        for key in (f"{setting}/acc" if setting else None, f"{view}/acc" if view else None):
+            if key:
+                groups.setdefault(key, []).append(float(correct))
+        if len(truth) == 1:
+            t, p = truth[0], (pred or [None])[0]
+            obj = p is not None and p["obj_idx"] == t["obj_idx"]
+            accepted = {normalize_value(v) for v in (t.get("options") or [t["val"]])}
+            pair = p is not None and p["attr"] == t["attr"] and normalize_value(p["val"]) in accepted
+            basic["acc"].append(float(obj and pair))
+            basic["acc_obj"].append(float(obj))
+            basic["acc_attr"].append(float(p is not None and p["attr"] == t["attr"]))
+            basic["acc_pair"].append(float(pair))
+    if not n:
+        return {}
+    out: dict[str, Any] = {"acc": sums["acc"] / n, "loose_acc": sums["loose_acc"] / n, "avg_dist": sums["dist"] / n,
+                           "avg_norm_dist": sums["norm_dist"] / n, "avg_step_diff": sums["step_diff"] / n,
+                           "exact": sums["exact"] / n}
+    if basic["acc"]:
+        out.update({f"basic/{k}": float(np.mean(v)) for k, v in basic.items()})
+    for key, values in sorted(groups.items()):
+        out.setdefault(key, float(np.mean(values)))
+    return out

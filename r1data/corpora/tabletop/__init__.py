@@ -11,6 +11,9 @@ Scenes
         lay out and render one scene (``kind``: ``tabletop`` or ``indoor``).
     ``make_scene(rng, scene_id, kind, width, height, n_objects) -> Scene``  layout only (no pixels)
     ``render_scene(scene, rng) -> Scene``  fill ``image``, ``instance_map``, ``part_map``, boxes, areas
+    ``empty_tabletop(rng, scene_id, width, height) -> Scene``, ``place_object(rng, scene, category, color)``,
+    ``rest_object_on(rng, scene, support, category, color)``, ``finish_scene(scene)``  a scene composed
+        object by object (chosen categories and colours)
     ``Scene``  ``.image`` (H, W, 3) uint8, ``.objects``, ``.regions``, ``.surfaces``,
         ``.mask(oid)``, ``.part_mask(oid, part)``, ``.region_mask(region)``, ``.obj(oid)``,
         ``.by_category(c)``, ``.summary()`` (plain records: id, category, color, size, box, parts, ...)
@@ -33,7 +36,7 @@ Masks and points
 
 from r1data.corpora.tabletop.catalog import COLORS, FRONTS, KINDS, Kind, plural
 from r1data.corpora.tabletop.describe import object_name, refer, referring_expressions, region_phrase
-from r1data.corpora.tabletop.layout import make_scene
+from r1data.corpora.tabletop.layout import empty_tabletop, finish_scene, make_scene, place_object, rest_object_on
 from r1data.corpora.tabletop.outline import interior_points, mask_outline, polygon_to_mask, polygons_to_mask
 from r1data.corpora.tabletop.render import render_scene
 from r1data.corpora.tabletop.scene import FreeRegion, Part, Scene, SceneObject, Surface, generate_scene
@@ -41,7 +44,7 @@ from r1data.corpora.tabletop.trajectory import anchor_point, lift_trace
 
 __all__ = [
     "COLORS", "FRONTS", "KINDS", "FreeRegion", "Kind", "Part", "Scene", "SceneObject", "Surface",
-    "anchor_point", "generate_scene", "interior_points", "lift_trace", "make_scene", "mask_outline",
+    "anchor_point", "empty_tabletop", "finish_scene", "generate_scene", "place_object", "rest_object_on", "interior_points", "lift_trace", "make_scene", "mask_outline",
     "object_name", "plural", "polygon_to_mask", "polygons_to_mask", "refer", "referring_expressions",
     "region_phrase", "render_scene",
 ]

@@ -110,7 +110,7 @@ def _choose_kind(rng: np.random.Generator, place: str, counts: dict[str, int], s
 
 
 def _place(rng: np.random.Generator, scene: Scene, surface: Surface, kind: Kind, counts: dict[str, int],
-           tries: int = 40) -> SceneObject | None:
+           tries: int = 40, color: str | None = None) -> SceneObject | None:
     taken = [o.drawn_box for o in scene.objects if o.support is None]
     for _ in range(tries):
         y = float(rng.uniform(surface.y0, surface.y1))
@@ -121,15 +121,16 @@ def _place(rng: np.random.Generator, scene: Scene, surface: Surface, kind: Kind,
         if surface.polygon is not None and not points_in_polygon([(x - w / 2, y), (x + w / 2, y)],
                                                                  surface.polygon).all():
             continue
-        color = str(rng.choice(kind.colors))
-        parts = kind.build(x, y, w, h, color, rng)
+        # a chosen colour draws no number: scenes without one stay as they were
+        paint = str(rng.choice(kind.colors)) if color is None else color
+        parts = kind.build(x, y, w, h, paint, rng)
         box = bounds([p.polygon for p in parts])
         if box[0] < 3 or box[1] < 3 or box[2] > scene.width - 3 or box[3] > scene.height - 3:
             continue
         if any(boxes_overlap(box, t, MARGIN) for t in taken):
             continue
         size = "small" if jitter < 0.93 else "large" if jitter > 1.1 else "medium"
-        obj = SceneObject(len(scene.objects), kind.category, color, size, parts, (x, y), surface.name,
+        obj = SceneObject(len(scene.objects), kind.category, paint, size, parts, (x, y), surface.name,
                           graspable=kind.graspable, is_support=kind.support)
         scene.objects.append(obj)
         counts[kind.category] = counts.get(kind.category, 0) + 1
@@ -137,30 +138,62 @@ def _place(rng: np.random.Generator, scene: Scene, surface: Surface, kind: Kind,
     return None
 
 
-def _rest_on(rng: np.random.Generator, scene: Scene, support: SceneObject, counts: dict[str, int]) -> None:
-    """Put one small object on a plate or a cutting board."""
-    kind = _choose_kind(rng, "table", counts, small=True)
+def _rest_on(rng: np.random.Generator, scene: Scene, support: SceneObject, counts: dict[str, int],
+             kind: Kind | None = None, color: str | None = None) -> SceneObject | None:
+    """Put one small object (``kind``, else a random small one) on a plate or a cutting board."""
+    kind = kind or _choose_kind(rng, "table", counts, small=True)
     if kind.category == "book":
-        return
+        return None
     sb = support.drawn_box
     sw = sb[2] - sb[0]
     s = sw / KINDS[support.category].size[0]
     w, h = kind.size[0] * s * 0.9, kind.size[1] * s * 0.9
     x = float((sb[0] + sb[2]) / 2 + rng.uniform(-0.12, 0.12) * sw)
     y = float(support.base[1] - (sb[3] - sb[1]) * 0.35)
-    color = str(rng.choice(kind.colors))
-    parts = kind.build(x, y, w, h, color, rng)
+    paint = str(rng.choice(kind.colors)) if color is None else color
+    parts = kind.build(x, y, w, h, paint, rng)
     box = bounds([p.polygon for p in parts])
     if box[1] < 3 or box[0] < 3 or box[2] > scene.width - 3:
-        return
+        return None
     others = [o.drawn_box for o in scene.objects if o.support is None and o.id != support.id]
     if any(boxes_overlap(box, t, 4) for t in others):
-        return
-    obj = SceneObject(len(scene.objects), kind.category, color, "medium", parts, (x, y), support.surface,
+        return None
+    obj = SceneObject(len(scene.objects), kind.category, paint, "medium", parts, (x, y), support.surface,
                       support=support.id, graspable=kind.graspable)
     scene.objects.append(obj)
     support.carries.append(obj.id)
     counts[kind.category] = counts.get(kind.category, 0) + 1
+    return obj
+
+
+# -- composing a scene object by object (the GoT-R1 corpus lays out what a prompt names) ---------
+
+def empty_tabletop(rng: np.random.Generator, scene_id: str, width: int, height: int) -> Scene:
+    """A table below a wall with nothing on it yet (fill it with :func:`place_object`)."""
+    return _tabletop(rng, scene_id, width, height)
+
+
+def place_object(rng: np.random.Generator, scene: Scene, category: str, color: str | None = None,
+                 tries: int = 40) -> SceneObject | None:
+    """Stand one ``category`` object (``color``, else one of its colours) on the scene's first
+    surface, clear of the others; None when it does not fit in ``tries`` draws."""
+    counts: dict[str, int] = {}
+    return _place(rng, scene, scene.surfaces[0], KINDS[category], counts, tries, color)
+
+
+def rest_object_on(rng: np.random.Generator, scene: Scene, support: SceneObject, category: str,
+                   color: str | None = None) -> SceneObject | None:
+    """Put one small ``category`` object on ``support`` (a plate or a cutting board); None when it
+    does not fit."""
+    return _rest_on(rng, scene, support, {}, KINDS[category], color)
+
+
+def finish_scene(scene: Scene) -> Scene:
+    """Put the objects in painter order (renumbering their ids) and find the free regions: what
+    :func:`make_scene` does after populating."""
+    scene.objects = _draw_order(scene.objects)
+    scene.regions = free_regions(scene)
+    return scene
 
 
 def _populate(rng: np.random.Generator, scene: Scene, target: int) -> None:
