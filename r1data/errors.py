@@ -111,7 +111,7 @@ R1DataError.__reduce__ = _reduce  # type: ignore[method-assign]
 # the top-level module a missing import names -> the extra of pyproject.toml that installs it
 EXTRAS = {
     "pyffish": "xiangqi",
-    "ffmpeg": "video", "decord": "video", "imageio_ffmpeg": "video",
+    "ffmpeg": "video", "decord": "video", "imageio_ffmpeg": "video", "pycocotools": "omni",
     "google": "api", "openai": "api", "httpx": "api", "aiohttp": "api", "httpx_aiohttp": "api",
     "jsonschema": "api",
     "label_studio_sdk": "review", "requests": "review",

@@ -7,9 +7,16 @@
    (what ``cut_clips`` does), in clips/s; and clip files cut by ffmpeg (``write_clips``), in clips/s.
 3. Memory: peak resident memory of this process after each phase, and of the ffmpeg runs
    (an upper bound: ru_maxrss counts the forked Python's pages too).
+4. love (LOVE-R1): one rollout's views of the hour, as the decoupled trainer builds them (768 fast
+   frames and one 30 s zoom clip of 16 frames, decoded, stamped with their second in red, resized to
+   the pixel budgets): seconds, as a ratio to the plain uniform sample of phase 1.
+5. omni (Omni-R1): rendering a video with every object's sound mixed in by ffmpeg, against the same
+   video rendered without a sound track (the cost of the audio, as a ratio), and the exact masks of
+   one keyframe a second (FrameTruth), in frames/s.
 
     python scripts/bench_video.py                 # 1 hour, 640x360 at 8 fps
     python scripts/bench_video.py --minutes 10    # quicker
+    python scripts/bench_video.py --only love,omni --minutes 10
 """
 
 from __future__ import annotations
@@ -91,6 +98,47 @@ def best_of(n: int, fn) -> tuple[float, object]:  # type: ignore[no-untyped-def]
     return best, result
 
 
+def bench_love(video: Path, t_uniform: float, args: argparse.Namespace) -> None:
+    """LOVE-R1's fast view and one zoom clip of the video, as the decoupled trainer asks for them."""
+    from r1data.train.recipe import ZoomSpec
+    from r1data.train.zoom_data import ZoomViews
+
+    spec = ZoomSpec()
+    mid = int(args.minutes * 60 / 2)
+
+    def views() -> int:
+        parts, images = ZoomViews(spec).content(video, "question", [[mid, mid + 30]])
+        return len(images)
+
+    t_views, n_images = best_of(args.repeat, views)
+    PEAKS["love views (this process so far)"] = rss_peak_mb()
+    print(f"love: one rollout's views ({n_images} frames: {n_images - 16} fast at {spec.fast_pixels} px, 16 zoomed at "
+          f"{spec.slow_pixels} px, timestamped) {t_views:.3f} s -> ratio {t_views / t_uniform:.1f}x "
+          f"(views time / uniform {args.frames}-frame sample time)")
+
+
+def bench_omni(tmp: Path, args: argparse.Namespace) -> None:
+    """An audio-visual render (sounds mixed by ffmpeg) against the same video without sound; exact masks."""
+    from r1data.corpora.omni.render import FrameTruth, render_av_video
+    from r1data.corpora.omni.scene import make_av_script
+
+    script = make_av_script(np.random.default_rng(0), "bench", args.omni_seconds, 5)
+    kw = dict(width=args.width, height=args.height, fps=args.fps)
+    t_audio, _ = best_of(args.repeat, lambda: render_av_video(script, tmp / "av.mp4", audio=True, **kw))
+    t_plain, _ = best_of(args.repeat, lambda: render_av_video(script, tmp / "plain.mp4", audio=False, **kw))
+    print(f"omni: {script.duration:.0f} s at {args.width}x{args.height}, {len(script.calls)} sounds of "
+          f"{len(script.motion.objects)} objects: with the mixed sound track {t_audio:.2f} s, without {t_plain:.2f} s "
+          f"-> ratio {t_audio / t_plain:.2f}x (audio-visual time / video-only time)")
+    truth = FrameTruth(script, args.width, args.height, args.fps)
+    frames = [int(s * args.fps) for s in range(int(script.duration))]
+    t = time.perf_counter()
+    for i in frames:
+        truth.masks(i)
+    dt = time.perf_counter() - t
+    print(f"omni: exact masks of {len(frames)} keyframes (one a second) in {dt:.2f} s -> {len(frames) / dt:.0f} frames/s")
+    PEAKS["omni (this process so far)"] = rss_peak_mb()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--minutes", type=float, default=60.0, help="length of the test video (default 60)")
@@ -102,7 +150,10 @@ def main() -> None:
     ap.add_argument("--frames-per-clip", type=int, default=4)
     ap.add_argument("--frame-height", type=int, default=360, help="cut_clips' frame_height (default 360)")
     ap.add_argument("--repeat", type=int, default=3, help="timed runs; the best is reported")
+    ap.add_argument("--omni-seconds", type=float, default=120.0, help="length of omni's test video (default 120)")
+    ap.add_argument("--only", default="longvideo,love,omni", help="comma-separated phases (longvideo, love, omni)")
     args = ap.parse_args()
+    only = set(args.only.split(","))
 
     with tempfile.TemporaryDirectory() as tmp:
         video = Path(tmp) / "hour.mp4"
@@ -122,6 +173,13 @@ def main() -> None:
 
         t_ours, ours = best_of(args.repeat, r1data_sample)
         PEAKS["r1data sample (this process so far)"] = rss_peak_mb()
+        if "love" in only:
+            bench_love(video, t_ours, args)
+        if "longvideo" not in only:
+            if "omni" in only:
+                bench_omni(Path(tmp), args)
+            print("peak memory: " + ", ".join(f"{k} {v:.0f} MB" for k, v in PEAKS.items()))
+            return
         t_ff, theirs = best_of(args.repeat, lambda: ffmpeg_select(video, idx, args.width, args.height))
         t_seek, seek = best_of(1, lambda: ffmpeg_seek_each(video, idx, args.fps, args.width, args.height))
         assert isinstance(ours, np.ndarray) and isinstance(theirs, np.ndarray) and isinstance(seek, np.ndarray)
@@ -151,6 +209,8 @@ def main() -> None:
         t_cut = time.perf_counter() - t
         print(f"clip files (ffmpeg segment, H.264): {len(files)} clips in {t_cut:.2f} s -> "
               f"{len(files) / t_cut:.0f} clips/s")
+        if "omni" in only:
+            bench_omni(Path(tmp), args)
 
     print("peak memory: " + ", ".join(f"{k} {v:.0f} MB" for k, v in PEAKS.items()))
 

@@ -136,7 +136,8 @@ def test_corpora_without_a_spec_fall_back_to_their_reward_family() -> None:
     ev = evaluation_for("star")                    # no pipelines/star.yaml: STAR-R1's rewards by family
     assert [r.name for r in ev.rewards] == ["star.accuracy", "star.exact", "star.format", "star.total"]
     assert ev.origin == "every star.* reward" and ev.metrics is not None
-    assert [r.name for r in evaluation_for("omni").rewards] == ["omni.format", "omni.iou", "omni.total"]
+    omni = evaluation_for("omni")                 # the omni spec's list (Omni-R1's System 2 reward among them)
+    assert [r.name for r in omni.rewards] == ["omni.format", "omni.grounded_iou", "omni.vos"]
     spec = evaluation_for("vqa_verify")            # a spec with a rewards: section wins
     assert spec.origin == "vqa_verify.yaml rewards:" and spec.metrics is not None
     assert {r.name.split(".")[0] for r in spec.rewards} == {"satori"} and "possible_answers" in spec.columns()

@@ -119,9 +119,13 @@ EXAMPLES: dict[str, list[tuple[str, dict]]] = {
                          "relations": []}),
             ("<|obj_start|>cat<|obj_end|> <|box_start|>(0,0),(500,500)<|box_end|>",
              {"grounded_boxes": None, "caption": "a cat", "image": None, "prompt_objects": [], "relations": []})],
-    "omni": [(_ta('{"bbox_2d": [0, 0, 6, 6]}'), {"bbox": [0, 0, 10, 10], "width": 10, "height": 10}),
-             (_ta("none"), {"bbox": [0, 0, 10, 10], "width": 10, "height": 10}),
-             (_ta('{"bbox_2d": [1, 1, 2, 2]}'), {"bbox": None, "width": 10, "height": 10})],
+    "omni": [(_ta('{"bbox_2d": [0, 0, 6, 6]}'), {"bbox": [0, 0, 10, 10], "width": 10, "height": 10,
+                                                  "problem_type": "refavs", "frame_mask_area": [[0], [5]]}),
+             (_ta('{"start_time": "00:00.50", "end_time": "00:00.50", "description": "a cat"}'),
+              {"bbox": [0, 0, 10, 10], "width": 10, "height": 10, "problem_type": "video-segmentation",
+               "frame_mask_area": [[0], [5], [5], [0]]}),
+             (_ta('{"bbox_2d": [1, 1, 2, 2]}'), {"bbox": None, "width": 10, "height": 10, "problem_type": "refavs",
+                                                  "frame_mask_area": []})],
 }
 EXAMPLES["format"] = EXAMPLES["longvideo"]
 # GoT-R1's judged terms and total run here with the offline rule judge

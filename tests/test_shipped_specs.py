@@ -20,8 +20,8 @@ def test_validate_names_a_misspelt_reward(tmp_path, cli):
     assert cli("validate", "scene30k").exit_code == 0
 
 
-SHIPPED = ["earthreason", "embodied_points", "embodied_spatial", "got", "gui", "longvideo", "scene30k", "trance",
-           "vqa_verify", "xiangqi"]
+SHIPPED = ["earthreason", "embodied_points", "embodied_spatial", "got", "gui", "longvideo", "love", "omni",
+           "scene30k", "trance", "vqa_verify", "xiangqi"]
 
 
 def test_every_shipped_corpus_is_listed_on_one_short_line_and_validates(cli):

@@ -81,13 +81,17 @@ def generate_predictions(corpus: str, data: Path, model: str, out_path: Path, *,
         with open(tmp, "w", encoding="utf-8") as f:
             for start in range(0, table.num_rows, CHUNK_ROWS):
                 rows = table.slice(start, CHUNK_ROWS).to_pylist()
-                prompts = []
+                prompts, asked = [], []
                 for row in rows:
                     try:
                         prompts.append(builder.prompt(row, decode=ref.kind == "local"))
                     except RowSkipped as e:
                         failed[e.reason] += 1
-                for prompt, (completion,) in zip(prompts, generator.generate(prompts, 1)):
+                        continue
+                    asked.append(row)
+                answers = [a for (a,) in generator.generate(prompts, 1)] if prompts else []
+                answers = follow_ups(builder, generator, asked, answers)
+                for prompt, completion in zip(prompts, answers):
                     if isinstance(completion, str):
                         f.write(json.dumps({"id": prompt.id, "completion": completion}, ensure_ascii=False) + "\n")
                         generated += 1
@@ -113,3 +117,27 @@ def generate_predictions(corpus: str, data: Path, model: str, out_path: Path, *,
                               "to continue without paying twice")
     return {**ref.describe(), **settings, "recipe": str(builder.loaded.file), "rows_asked": table.num_rows,
             "generated": generated, "failed": dict(failed.most_common()), "usage": dict(usage)}
+
+
+def follow_ups(builder: Any, generator: Any, rows: list[dict], answers: list[Any]) -> list[Any]:
+    """A multi-step protocol's next turn (LOVE-R1's zoom-in: the clip a zoom request asked for, see
+    :meth:`r1data.models.prompts.PromptBuilder.follow_up`); the answer there replaces the first."""
+    from r1data.train.data import RowSkipped
+
+    nxt, where = [], []
+    for i, (row, answer) in enumerate(zip(rows, answers)):
+        if not isinstance(answer, str):
+            continue
+        try:
+            prompt = builder.follow_up(row, answer)
+        except RowSkipped:
+            continue
+        if prompt is not None:
+            nxt.append(prompt)
+            where.append(i)
+    if not nxt:
+        return answers
+    out = list(answers)
+    for i, (second,) in zip(where, generator.generate(nxt, 1)):
+        out[i] = second
+    return out

@@ -79,6 +79,16 @@ class PromptBuilder:
         turns, images = self.formatter.prompt(row, decode=decode)
         return Prompt(str(row.get("id")), turns, images)
 
+    def follow_up(self, row: dict, completion: str) -> Prompt | None:
+        """The next prompt after ``completion`` in a multi-step protocol, or None when the answer is
+        final: LOVE-R1's zoom-in recipes (``data.zoom``) show the clip a valid zoom request asked for
+        (:meth:`r1data.train.zoom_data.ZoomFormatter.follow_up`); every other recipe is one step."""
+        zoom = self.formatter.zoom
+        if zoom is None:
+            return None
+        nxt = zoom.follow_up(row, completion)
+        return None if nxt is None else Prompt(str(row.get("id")), nxt[0], nxt[1])
+
     def generation_defaults(self) -> dict[str, Any]:
         """What GRPO samples with in this recipe: ``temperature``, ``max_new_tokens`` (None: unset)."""
         cfg = self.recipe.grpo.config

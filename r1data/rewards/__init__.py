@@ -25,6 +25,7 @@ from r1data.rewards import (  # noqa: E402,F401 - importing registers the famili
     longvideo,
     love,
     omni,
+    omni_grounding,
     satori,
     scene30k,
     segearth,

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from r1data.errors import SpecError, UnknownNameError, UsageError
-from r1data.rewards import embodied, infigui, longvideo, satori, scene30k, segearth, star, xiangqi
+from r1data.rewards import embodied, infigui, longvideo, love, omni, satori, scene30k, segearth, star, xiangqi
 from r1data.rewards._core import RewardFn, info, load, names
 from r1data.rewards.judged import counting_unscored
 
@@ -51,6 +51,8 @@ METRICS: dict[str, tuple[Metrics, tuple[str, ...]]] = {
     "segearth": (segearth.metrics, ("mask",)),
     "infigui": (infigui.metrics, ("gt_action", "width", "height", "target_box", "task")),
     "star": (star.metrics, ("transformations", "objects", "final_objects", "setting", "final_view")),
+    "love": (love.metrics, ("duration", "zoomin_intervals", "answer", "tgt", "question_kind")),
+    "omni": (omni.metrics, ("problem_type", "frame_mask_area")),
 }
 
 

@@ -19,6 +19,10 @@ Source: ``HumanMLLM/LOVE-R1`` @ aa1facb ``src/r1-v/src/open_r1/trainer/grpo_trai
 Format is 1 unless the zoom or the answer cannot be read or fails a rule; accuracy is 0 whenever
 format is 0. ``require_prefix=False`` is the lenient reading: a completion without either prefix
 is read as a zoom when its first box holds ``[...]``, else as an answer.
+
+The registered rewards score one step. :func:`decoupled` scores a whole rollout of the released
+trainer's two steps (the second after the clip is appended: :func:`step2_intervals`), as
+``r1data train``'s decoupled GRPO does (``r1data/train/zoom.py``); :func:`metrics` is ``r1data eval``'s.
 """
 
 from __future__ import annotations
@@ -132,6 +136,82 @@ def score(text: str, duration: Any, zoomed: Any, answer: Any, tgt: Any, max_iou:
     return 1.0, float(truth is not None and step.letter is not None and step.letter.lower() == truth.lower())
 
 
+def step2_intervals(step1: str, duration: float, zoomin_intervals: Any, tgt: Any, max_iou: float = 0.7,
+                    max_span: float = 60.0) -> list[list[int]]:
+    """The zoomed intervals the second generation is shown (the trainer's ``answer_zoomin_intervals``).
+
+    A grounding row: the row's own ``zoomin_intervals`` (its first step saw none). A multiple-choice
+    row: the row's intervals plus the step-1 zoom when it is valid; none at all when step 1 began a
+    zoom it did not write validly; the row's intervals when step 1 did not zoom. Rounded, sorted."""
+    from r1data.corpora.love.protocol import normalize_intervals
+
+    existing = normalize_intervals(zoomin_intervals)
+    if tgt is not None or not step1.startswith(ZOOM_PREFIX):
+        return existing
+    zoom = parse_zoom(step1, float(duration), existing, max_iou, max_span)
+    if zoom.kind != "zoom":
+        return []
+    return normalize_intervals(existing + [list(zoom.interval)])
+
+
+@dataclass(frozen=True)
+class Decoupled:
+    """LOVE-R1's per-step rewards of one rollout (two single-step generations).
+
+    ``first``/``second``: (format, accuracy) of the step-1 and step-2 generations. ``masked``: the
+    rollout is left out of training and of its group's mean and std (a multiple-choice row whose
+    second step zoomed again). ``zoomed``: step 1 of a multiple-choice row asked to zoom in."""
+
+    first: tuple[float, float]
+    second: tuple[float, float]
+    masked: bool = False
+    zoomed: bool = False
+
+
+def decoupled(step1: str, step2: str, duration: Any, zoomin_intervals: Any, answer: Any, tgt: Any,
+              max_iou: float = 0.7, max_span: float = 60.0) -> Decoupled:
+    """The two steps' rewards as the released trainer assigns them (case by case, the module docstring).
+
+    Multiple choice: step 1's format fails on an invalid zoom or an answer without ``\\boxed{``; its
+    accuracy is its letter, or, when it zoomed, the accuracy of step 2, the answer after the clip
+    (step 2 is read without a prefix rule: any ``\\boxed{`` letter counts; a second zoom masks the
+    rollout). Grounding (``tgt`` given): each step is a zoom scored by its overlap with ``tgt``;
+    step 1 against no earlier zoom, step 2 against the row's ``zoomin_intervals``. Accuracy is 0
+    wherever format is 0 and everywhere in a masked rollout."""
+    d = float(duration)
+    truth = ground_truth(answer)
+    if tgt is not None:
+        f1, a1 = score(step1, d, [], answer, tgt, max_iou, max_span)
+        shown = step2_intervals(step1, d, zoomin_intervals, tgt, max_iou, max_span)
+        f2, a2 = score(step2, d, shown, answer, tgt, max_iou, max_span)
+        return Decoupled((f1, a1 if f1 else 0.0), (f2, a2 if f2 else 0.0))
+    existing = [list(iv) for iv in (zoomin_intervals or [])]
+    f1, a1 = 1.0, 0.0
+    zoomed = step1.startswith(ZOOM_PREFIX)
+    if zoomed and parse_zoom(step1, d, existing, max_iou, max_span).kind != "zoom":
+        f1 = 0.0
+    if step1.startswith(ANSWER_PREFIX):
+        parts = step1.split("\\boxed{", 1)
+        if len(parts) < 2 or not parts[1]:
+            f1 = 0.0
+        else:
+            a1 = float(truth is not None and parts[1][0].lower() == truth.lower())
+    masked = False
+    a2 = 0.0
+    if step2.startswith(ZOOM_PREFIX):
+        masked = True
+    elif "\\boxed{" in step2:
+        rest = step2.split("\\boxed{", 1)[1]
+        a2 = float(bool(rest) and truth is not None and rest[0].lower() == truth.lower())
+    if zoomed:
+        a1 = a2
+    if masked:
+        a1 = a2 = 0.0
+    if not f1:
+        a1 = 0.0
+    return Decoupled((f1, a1), (1.0, a2), masked, zoomed)
+
+
 _COLUMNS = ("duration", "zoomin_intervals", "answer", "tgt")
 
 
@@ -177,3 +257,31 @@ def total(prompts: Any = None, completions: Any = (), *, duration: Any = None, z
     rows = _rows(completions, duration, zoomin_intervals, answer, tgt, "love.total", max_iou, max_span,
                  require_prefix)
     return [None if r is None or r[1] is None else r[0] + r[1] for r in rows]
+
+
+def metrics(completions: list[str], columns: dict[str, list[Any]]) -> dict[str, float | int | None]:
+    """``r1data eval``'s numbers for the love corpus: accuracy of the multiple-choice rows (the boxed
+    letter of an answer step), the hit rate of the grounding rows (a valid zoom overlapping a clue),
+    each question kind's accuracy, and how often the completion is a zoom request or an answer."""
+    n = len(completions)
+    get = lambda name: columns.get(name) or [None] * n  # noqa: E731
+    durations, zoomed, answers, tgts, kinds = get("duration"), get("zoomin_intervals"), get("answer"), get("tgt"), \
+        get("question_kind")
+    mcq, hits, per_kind = [], [], {}
+    for i, text in enumerate(completions):
+        if durations[i] is None:
+            continue
+        f, a = score(text, durations[i], zoomed[i], answers[i], tgts[i])
+        value = 0.0 if a is None else a
+        (hits if tgts[i] is not None else mcq).append(value)
+        if kinds[i]:
+            per_kind.setdefault(kinds[i], []).append(value)
+    out: dict[str, float | int | None] = {
+        "accuracy": sum(mcq) / len(mcq) if mcq else None, "rows.multiple_choice": len(mcq),
+        "grounding_hit_rate": sum(hits) / len(hits) if hits else None, "rows.grounding": len(hits),
+        "zoom_rate": sum(t.startswith(ZOOM_PREFIX) for t in completions) / n if n else None,
+        "answer_rate": sum(t.startswith(ANSWER_PREFIX) for t in completions) / n if n else None,
+    }
+    for kind, values in sorted(per_kind.items()):
+        out[f"accuracy.{kind}"] = sum(values) / len(values)
+    return out

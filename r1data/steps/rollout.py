@@ -18,6 +18,9 @@ passes when its score is at least ``pass_threshold``. The row gets:
 * ``rollout_completions``: the samples' texts (None for one the API could not give; all None
   with ``keep_completions: false``).
 
+A recipe with LOVE-R1's zoom-in views (``data.zoom``) makes a rollout two-step: a sample that asks
+validly to zoom in gets a second turn with the clip it asked for, and that answer is the sample.
+
 With ``keep_pass_rate: [LO, HI]`` a row whose pass rate lies outside the closed range goes to the
 rejects with reason ``pass_rate`` (the detail gives the rate, the record carries it); one with
 no scored sample with reason ``unscored``. A row the model cannot be shown (an image missing, a
@@ -141,11 +144,43 @@ class Rollout:
                 continue
             asked.append(i)
         completions = self.generator.generate(prompts, self.samples, seed=self.ctx.seed) if prompts else []
+        if completions and self.prompts.formatter.zoom is not None:
+            completions = self._follow_ups([rows[i] for i in asked], completions)
         self._count_usage()
         scores = self._score([rows[i] for i in asked], completions)
         for i, samples, values in zip(asked, completions, scores):
             out[i] = self._judge_row(rows[i], samples, values)
         yield from out  # type: ignore[misc]
+
+    def _follow_ups(self, rows: list[dict], completions: list[list[Any]]) -> list[list[Any]]:
+        """LOVE-R1's zoom-in (a recipe with ``data.zoom``): a sample that asks to zoom in gets a second
+        turn with the clip it asked for, and its answer there is the sample's completion (scored and
+        kept). Samples of a row that asked for the same clip share one prompt, sampled as many times
+        (so an API model's cached samples stay separate answers)."""
+        from r1data.train.data import RowSkipped
+
+        groups: dict[tuple[int, str], tuple[Any, list[int]]] = {}
+        for r, (row, samples) in enumerate(zip(rows, completions)):
+            for k, text in enumerate(samples):
+                if not isinstance(text, str):
+                    continue
+                try:
+                    nxt = self.prompts.follow_up(row, text)
+                except RowSkipped:
+                    continue          # the clip does not decode: the zoom stands as the answer (scores 0)
+                if nxt is not None:
+                    groups.setdefault((r, nxt.text), (nxt, []))[1].append(k)
+        by_count: dict[int, list[tuple[int, Any, list[int]]]] = {}
+        for (r, _), (prompt, ks) in groups.items():
+            by_count.setdefault(len(ks), []).append((r, prompt, ks))
+        out = [list(s) for s in completions]
+        for n, items in sorted(by_count.items()):
+            answers = self.generator.generate([p for _, p, _ in items], n, seed=self.ctx.seed + 1)
+            for (r, _, ks), texts in zip(items, answers):
+                for k, text in zip(ks, texts):
+                    out[r][k] = text
+        self.ctx.stats.count(f"follow_ups:{self.ctx.step}", sum(len(ks) for _, ks in groups.values()))
+        return out
 
     def _score(self, rows: list[dict], completions: list[list[Any]]) -> list[list[float | None]]:
         """The accuracy reward of every generated sample (one reward call for the batch)."""

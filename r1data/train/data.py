@@ -37,6 +37,8 @@ class RowMapping:
     completion_fields: list[str] = field(default_factory=list)
     videos: str | None = None                # the video column when frames are sampled from it
     video_frames: int | None = None
+    zoom: Any = None                         # the recipe's ZoomSpec: LOVE-R1's views (r1data.train.zoom_data)
+    zoom_columns: list[str] = field(default_factory=list)
 
     @property
     def visual(self) -> bool:
@@ -49,6 +51,7 @@ class RowMapping:
             cols.append(self.images)
         if self.videos:
             cols.append(self.videos)
+        cols.extend(self.zoom_columns)
         if stage == "sft":
             cols.extend([self.completion] if self.completion else self.completion_fields)
         if stage == "grpo":
@@ -141,7 +144,12 @@ def resolve_mapping(loaded: LoadedRecipe, schema: dict, reward_columns: list[str
         raise loaded.error(f"a field of the build's schema or a Jinja template ({', '.join(sorted(fields))})",
                            "data", "completion", got=completion)
     images = videos = None
-    if vision and d.images != "none" and d.video_frames:
+    zoom_columns = []
+    if d.zoom is not None:
+        from r1data.train.zoom_data import zoom_fields
+
+        zoom_columns = zoom_fields(loaded, fields, vision)
+    if vision and d.images != "none" and (d.video_frames or d.zoom):
         videos = d.videos or schema_role(schema, "video")
         if videos is None or videos not in fields:
             raise loaded.error("a video field of the build's schema (for video_frames)", "data",
@@ -163,7 +171,7 @@ def resolve_mapping(loaded: LoadedRecipe, schema: dict, reward_columns: list[str
         raise loaded.error(f"rewards reading columns the build has ({', '.join(sorted(fields))})", "rewards",
                            got=missing)
     return RowMapping(template, variables, completion, images, list(reward_columns), completion_template,
-                      completion_fields, videos, d.video_frames if videos else None)
+                      completion_fields, videos, d.video_frames if videos else None, d.zoom, zoom_columns)
 
 
 def read_rows(corpus: Any, rows: RowsSpec, columns: list[str], loaded: LoadedRecipe, stage: str) -> list[dict]:
@@ -292,6 +300,12 @@ class RowFormatter:
         self.last_error = ""                     # why the last row skipped was skipped
         # several questions share a video: decode each once (frames, or why it gave none)
         self._video_cache: dict[Path, list | Exception] = {}
+        # LOVE-R1's zoom-in views (recipes with data.zoom)
+        self.zoom = None
+        if mapping.zoom is not None:
+            from r1data.train.zoom_data import ZoomFormatter
+
+            self.zoom = ZoomFormatter(self, mapping.zoom)
 
     def _target(self, row: dict) -> str | None:
         if self.completion_template is not None:
@@ -368,6 +382,8 @@ class RowFormatter:
         ``decode=False`` gives stored images as their bytes, undecoded (an API model takes them
         as stored; decoding and re-encoding costs more than the request); video frames are
         always PIL images."""
+        if self.zoom is not None:
+            return self.zoom.prompt(row)
         if not decode and self.mapping.images is not None and self.mapping.videos is None:
             images = stored_images(row.get(self.mapping.images), self.recipe.data.max_images)
             if images is None:
@@ -383,6 +399,8 @@ class RowFormatter:
     def sft(self, rows: list[dict], max_tokens: int | None) -> tuple[list[dict], Skipped]:
         """``messages`` (+ ``images``) examples; rows with no target text or too long are skipped."""
         out, skipped = [], Skipped()
+        if self.zoom is not None:
+            return self.zoom.sft(rows, max_tokens, skipped), skipped
         for row in rows:
             target = self._target(row)
             if not target or not str(target).strip():
@@ -405,6 +423,8 @@ class RowFormatter:
     def grpo(self, rows: list[dict], max_prompt_tokens: int | None) -> tuple[list[dict], Skipped]:
         """``prompt`` (+ ``images``) examples with the reward columns; long prompts are skipped."""
         out, skipped = [], Skipped()
+        if self.zoom is not None:      # the decoupled trainer decodes the frames itself
+            return self.zoom.grpo(rows, skipped), skipped
         for row in rows:
             ok, images = self._images(row, skipped)
             if not ok:

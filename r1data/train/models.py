@@ -48,7 +48,9 @@ def is_vision_model(path: str) -> bool:
     except (OSError, ValueError) as e:
         raise UsageError(f"model {path!r}: cannot read its config ({str(e).splitlines()[0]}); "
                          "pass a local folder with --model or set `model:` in the recipe") from None
-    return getattr(cfg, "vision_config", None) is not None
+    # a Qwen2.5-Omni checkpoint keeps its vision tower under the thinker (trained alone, as Omni-R1 does)
+    thinker = getattr(cfg, "thinker_config", None)
+    return getattr(cfg, "vision_config", None) is not None or getattr(thinker, "vision_config", None) is not None
 
 
 def load_processing_class(path: str, vision: bool, min_pixels: int | None = None,
@@ -93,8 +95,23 @@ def load_model(path: str, vision: bool, dtype: str | None = None) -> Any:
     kwargs: dict[str, Any] = {}
     if dtype and dtype != "auto":
         kwargs["dtype"] = getattr(torch, dtype)
+    if vision and _model_type(path) == "qwen2_5_omni":
+        # Omni-R1 trains the thinker only: load the whole model, keep its thinker (a thinker checkpoint,
+        # model_type qwen2_5_omni_thinker, then loads as an image-text-to-text model like any VLM)
+        from transformers import Qwen2_5OmniForConditionalGeneration
+
+        return Qwen2_5OmniForConditionalGeneration.from_pretrained(path, **kwargs).thinker
     cls = AutoModelForImageTextToText if vision else AutoModelForCausalLM
     return cls.from_pretrained(path, **kwargs)
+
+
+def _model_type(path: str) -> str | None:
+    from transformers import AutoConfig
+
+    try:
+        return getattr(AutoConfig.from_pretrained(path), "model_type", None)
+    except (OSError, ValueError):
+        return None
 
 
 def tokenizer_of(processing_class: Any) -> Any:

@@ -67,6 +67,38 @@ class StageSpec(BaseModel):
     config: dict[str, Any] = Field(default_factory=dict)
 
 
+class ZoomStepSpec(BaseModel):
+    """One SFT example made from each row in LOVE-R1's zoom-in format: its target, and the clip shown."""
+
+    model_config = ConfigDict(extra="forbid")
+    completion: str = Field(description="the SFT target: a Jinja template over the row's fields")
+    zoom: str | None = Field(None, description="a column holding one interval [s, e] (seconds) shown as a "
+                                               "zoom-in clip after the row's own zoomin_intervals")
+
+
+class ZoomSpec(BaseModel):
+    """LOVE-R1's zoom-in protocol (r1data.corpora.love.protocol): a fast view of the whole video, a
+    slow view of each zoomed interval, timestamps drawn on every frame. Setting it makes GRPO LOVE-R1's
+    decoupled two-step rollout (r1data.train.zoom). Defaults: the released RL trainer's values."""
+
+    model_config = ConfigDict(extra="forbid")
+    max_fast_frames: int = Field(768, gt=0, description="frames of the full video at most (2 per second)")
+    fast_pixels: int = Field(32 * 28 * 28, gt=0, description="pixels per fast frame")
+    short_video_seconds: float = Field(60.0, ge=0, description="videos shorter than this get short_factor x "
+                                                               "fast_pixels (SFT: 120 s, the SFT script's)")
+    short_factor: int = Field(2, gt=0)
+    slow_pixels: int = Field(256 * 28 * 28, gt=0, description="pixels per zoom-in frame")
+    max_slow_frames: int = Field(16, gt=0, description="zoom-in frames per interval in GRPO (2 per second)")
+    sft_max_slow_frames: int = Field(32, gt=0, description="zoom-in frames for one interval in SFT (24 for "
+                                                           "two, 16 for more, scaled from 32)")
+    sft_short_video_seconds: float = Field(120.0, ge=0)
+    intervals: str = Field("zoomin_intervals", description="the column of intervals already zoomed (seconds)")
+    duration: str = Field("duration", description="the column of the video's length in seconds")
+    tgt: str = Field("tgt", description="the column of clue intervals of grounding rows (null: multiple choice)")
+    sft_steps: list[ZoomStepSpec] = Field(default_factory=list, description="the SFT examples made from each "
+                                          "row (LOVE-R1's CoT data: a zoom step, then an answer step with its clip)")
+
+
 class DataSpec(BaseModel):
     """How a row becomes TRL's conversational format. Unset fields come from the schema's roles."""
 
@@ -89,6 +121,8 @@ class DataSpec(BaseModel):
                                                                  "at min/max_pixels) are skipped before training; "
                                                                  "default: max_prompt_tokens (r1data.budget)")
     max_sft_tokens: int | None = Field(None, gt=0, description="SFT rows longer than this are skipped")
+    zoom: ZoomSpec | None = Field(None, description="LOVE-R1's zoom-in views and decoupled two-step GRPO "
+                                                    "(video corpora; replaces video_frames)")
 
 
 class LoraSpec(BaseModel):

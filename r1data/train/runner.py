@@ -198,6 +198,10 @@ def run_stage(stage: str, req: TrainRequest, start_model: str, vision: bool, map
         from trl import SFTTrainer
 
         trainer = SFTTrainer(**common)
+    elif r.data.zoom is not None:      # LOVE-R1's decoupled two-step GRPO
+        from r1data.train.zoom import ZoomGRPOTrainer
+
+        trainer = ZoomGRPOTrainer(reward_funcs=reward_funcs, zoom=r.data.zoom, **common)
     else:
         from trl import GRPOTrainer
 
