@@ -30,6 +30,7 @@ says which frame the text's numbers are in, for readers, rewards and drawers.
 from __future__ import annotations
 
 import io
+import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -213,6 +214,8 @@ def declaration_problems(fields: list[Any]) -> list[tuple[tuple, str]]:
 
 # -- rows ------------------------------------------------------------------------------------
 
+_PNG = b"\x89PNG\r\n\x1a\n"
+
 def image_bytes(value: Any) -> bytes | None:
     if isinstance(value, dict):
         value = value.get("bytes")
@@ -226,6 +229,9 @@ def stored_size(value: Any) -> tuple[int, int] | None:
     data = image_bytes(value)
     if data is None:
         return None
+    if data[:8] == _PNG and data[12:16] == b"IHDR" and len(data) >= 24:   # a PNG: its IHDR, without Pillow
+        w, h = struct.unpack(">II", data[16:24])
+        return (w, h) if w and h else None
     try:
         with Image.open(io.BytesIO(data)) as im:
             return im.width, im.height
@@ -342,6 +348,9 @@ def _outside(kind: str, item: Any, extent: tuple[float, float] | None, size: tup
     tol = tolerance * (w / 1000.0 if frame.units == "0-1" else 1.0)
     coords = [float(v) for v in item]
     xs, ys = coords[0::2], coords[1::2]
+    if frame.inside == "all" and xs and ys and min(xs) >= -tol and max(xs) <= w + tol \
+            and min(ys) >= -tol and max(ys) <= h + tol:
+        return None                       # the common case, settled without the messages below
     if frame.inside == "overlap":
         if max(xs) > -tol and min(xs) < w + tol and max(ys) > -tol and min(ys) < h + tol:
             return None

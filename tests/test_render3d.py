@@ -128,3 +128,77 @@ def test_cameras_round_trip_and_follow_opencv_axes() -> None:
     angles = sorted(round(math.degrees(math.atan2(c.position[1], c.position[0])) % 360) for c in cams)
     assert angles == [0, 45, 90, 135, 180, 225, 270, 315]
     assert sorted(round(c.position[2], 3) for c in cams) == sorted(np.round(np.linspace(1, 3, 8), 3))
+
+
+def test_the_compiled_z_buffer_equals_the_numpy_reference_key_for_key() -> None:
+    """kernels.raster_triangles (what render draws with) against raster.scan + resolve, the
+    vectorised numpy it replaced: the same pixels, depths and winners, bit for bit."""
+    from r1data.render3d import raster
+
+    rng = np.random.default_rng(0)
+    for perspective in (True, False):
+        uv = rng.uniform(-40, 140, (400, 3, 2))              # overlapping, partly off screen
+        uv[:40] = np.round(uv[:40])                          # corners on pixel centres: the tie rules
+        q = rng.uniform(0.1, 3.0, (400, 3))
+        st, _ = raster.prepare(uv, q)
+        ref = raster.resolve([raster.scan(st, 100, 80, perspective, offset=5)], 100 * 80)
+        got = raster.draw(st, np.full(100 * 80, raster.NONE, np.int64), 100, 80, perspective, offset=5)
+        assert np.array_equal(got, ref) and (ref != raster.NONE).mean() > 0.9
+        # only nearer than a limit (see-through solids in front of the opaque ones)
+        limit = np.where(rng.random(100 * 80) < 0.5, ref, raster.NONE)
+        ahead = raster.draw(st, np.full(100 * 80, raster.NONE, np.int64), 100, 80, perspective, limit=limit)
+        assert ((ahead == raster.NONE) | (ahead < limit)).all() and (ahead != raster.NONE).any()
+
+
+def test_outlines_mark_the_nearer_pixel_of_each_face_boundary_on_objects() -> None:
+    """The compiled outline against the numpy rule it replaced."""
+    from r1data.render3d import kernels
+
+    rng = np.random.default_rng(1)
+    h, w = 30, 40
+    faces = rng.integers(-1, 4, h * w)
+    instance = np.where(faces >= 0, rng.integers(-1, 3, h * w), -1)
+    depth = rng.uniform(1, 5, h * w).astype(np.float32)
+    image = rng.uniform(0, 255, (h * w, 3))
+    got = image.copy()
+    kernels.outline(got, instance, faces, depth, w, h, 0.25)
+    face, inst, dep = faces.reshape(h, w), instance.reshape(h, w), depth.reshape(h, w)
+    edge = np.zeros((h, w), dtype=bool)
+    for a, b in (((slice(None, -1), slice(None)), (slice(1, None), slice(None))),
+                 ((slice(None), slice(None, -1)), (slice(None), slice(1, None)))):
+        mark = (face[a] != face[b]) & ((inst[a] >= 0) | (inst[b] >= 0))
+        a_nearer = dep[a] <= dep[b]
+        edge[a] |= mark & a_nearer
+        edge[b] |= mark & ~a_nearer
+    want = image.copy()
+    want[edge.ravel()] *= 0.75
+    assert np.array_equal(got, want) and edge.any()
+
+
+def test_relit_scene_draws_as_one_built_with_that_light() -> None:
+    solids = [Solid(r3.quad(np.array([[-3, -3, 0], [3, -3, 0], [3, 3, 0], [-3, 3, 0]], float)), Material((200, 200, 200))),
+              Solid(r3.box((0, 0, 0.5), (1, 1, 1)), Material((200, 40, 40)), 0)]
+    sun = r3.elevation_light(30, 40)
+    cam = Camera.looking_at((3, -4, 3), (0, 0, 0.3), 96, 72, 60)
+    built = render(Scene3D(solids, light=sun, background=SKY), cam, outline_strength=0.3)
+    relit = render(Scene3D(solids, light=NO_SHADOW, background=(0, 0, 0)).relit(sun, SKY), cam, outline_strength=0.3)
+    assert np.array_equal(built.image, relit.image) and np.array_equal(built.instance, relit.instance)
+    shadowed = built.image[(built.instance == -1) & np.isfinite(built.depth)]
+    assert len(np.unique(shadowed.reshape(-1, 3), axis=0)) > 2       # the box casts a shadow on the floor
+
+
+def test_png_bytes_decode_to_the_same_pixels() -> None:
+    import io
+
+    import pytest
+    from PIL import Image
+
+    rng = np.random.default_rng(2)
+    for img in (rng.integers(0, 255, (17, 23, 3), dtype=np.uint8), rng.integers(0, 255, (5, 9), dtype=np.uint8),
+                rng.integers(0, 255, (8, 8, 4), dtype=np.uint8), np.full((224, 224, 3), 200, np.uint8)):
+        data = r3.png_bytes(img)
+        assert np.array_equal(np.asarray(Image.open(io.BytesIO(data))), img)
+        assert data == r3.png_bytes(img.copy())                         # deterministic
+    assert len(r3.png_bytes(np.full((224, 224, 3), 200, np.uint8))) < 2000     # 150 KB of one colour
+    with pytest.raises(ValueError, match="uint8"):
+        r3.png_bytes(np.zeros((4, 4, 3), np.float32))

@@ -345,7 +345,7 @@ def test_a_degenerate_box_is_a_reject_not_a_crash() -> None:
         assert img.std() > 10                                             # not a blank image
 
 
-def test_clip_scoring_is_skipped_gracefully_without_open_clip(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_clip_scoring_is_skipped_gracefully_without_transformers_or_weights(monkeypatch: pytest.MonkeyPatch) -> None:
     import builtins
 
     from r1data.corpora.scene30k import views as views_mod
@@ -354,17 +354,17 @@ def test_clip_scoring_is_skipped_gracefully_without_open_clip(monkeypatch: pytes
 
     real_import = builtins.__import__
 
-    def no_open_clip(name, *a, **k):  # type: ignore[no-untyped-def]
-        if name == "open_clip":
-            raise ImportError("No module named 'open_clip'")
+    def no_transformers(name, *a, **k):  # type: ignore[no-untyped-def]
+        if name == "transformers" or name.startswith("transformers."):
+            raise ImportError("No module named 'transformers'", name="transformers")
         return real_import(name, *a, **k)
 
-    monkeypatch.setattr(builtins, "__import__", no_open_clip)
-    monkeypatch.setattr(views_mod, "_SCORERS", {})
     cands = [View(b"a", {"pose": 1}, [{"id": 0, "pixels": 50, "visible": 0.5, "box": None}])]
-    ctx = StepContext(seed=1, corpus="scene30k", step="select_views")
-    out = list(views_mod.select_views([{"id": "r", "question": "q", "object_ids": [0], "objects": [{}],
-                                        "_views": Views(None, cands)}], ctx, views=1,
-                                      clip={"model": "ViT-B-32", "pretrained": "/nonexistent.bin"}))
-    assert out[0]["cameras"] == [{"pose": 1}]
-    assert ctx.stats.to_dict()["counters"]["views_clip_skipped"] == 1
+    for clip, blocked in (({"model": "/nonexistent"}, False), (True, True)):
+        monkeypatch.setattr(views_mod, "_SCORERS", {})
+        monkeypatch.setattr(builtins, "__import__", no_transformers if blocked else real_import)
+        ctx = StepContext(seed=1, corpus="scene30k", step="select_views")
+        out = list(views_mod.select_views([{"id": "r", "question": "q", "object_ids": [0], "objects": [{}],
+                                            "_views": Views(None, cands)}], ctx, views=1, clip=clip))
+        assert out[0]["cameras"] == [{"pose": 1}]
+        assert ctx.stats.to_dict()["counters"]["views_clip_skipped"] == 1

@@ -114,6 +114,68 @@ def test_semantic_uses_clip_when_its_weights_are_local_and_says_so(tmp_path: Pat
     assert "scored with CLIP ViT-B/32 text features" in (tmp_path / "card" / "README.md").read_text()
 
 
+def make_tiny_clip_model(folder: Path) -> Path:
+    """A random CLIP with both towers in the Hugging Face format (config, weights, tokenizer,
+    preprocessor_config.json, as a copy of openai/clip-vit-base-patch32 has), 32 px images."""
+    import torch
+    from transformers import CLIPConfig, CLIPImageProcessorPil, CLIPModel
+
+    make_tiny_clip(folder)                              # its tokenizer (and a text tower, replaced)
+    text = json.loads((folder / "config.json").read_text())
+    vision = {"hidden_size": 32, "intermediate_size": 37, "num_hidden_layers": 2, "num_attention_heads": 2,
+              "image_size": 32, "patch_size": 8, "projection_dim": 16}
+    torch.manual_seed(0)
+    CLIPModel(CLIPConfig(text_config={k: text[k] for k in ("vocab_size", "hidden_size", "intermediate_size",
+                                                          "num_hidden_layers", "num_attention_heads",
+                                                          "max_position_embeddings", "bos_token_id",
+                                                          "eos_token_id", "pad_token_id")},
+                         vision_config=vision, projection_dim=16)).save_pretrained(folder)
+    CLIPImageProcessorPil(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32}).save_pretrained(folder)
+    return folder
+
+
+@pytest.mark.slow   # loads transformers and builds a CLIP
+def test_clip_scored_view_selection_keeps_the_view_clip_prefers(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """select_views' CLIP option runs the same local CLIP as the semantic reward (transformers,
+    no torchvision): when CLIP's score dominates, the view CLIP ranks first is kept, not the one
+    the instance buffers favour."""
+    pytest.importorskip("transformers")
+    import numpy as np
+
+    from r1data.corpora.scene30k import views as views_mod
+    from r1data.corpora.scene30k.render import View, Views
+    from r1data.render3d import png_bytes
+    from r1data.steps.base import StepContext
+
+    monkeypatch.setenv("R1DATA_CLIP_MODEL", str(make_tiny_clip_model(tmp_path / "clip")))
+    monkeypatch.setattr(views_mod, "_SCORERS", {})
+    rng = np.random.default_rng(0)
+    images = [np.full((48, 48, 3), c, np.uint8) for c in ((200, 30, 30), (30, 200, 30), (30, 30, 200))]
+    images.append(rng.integers(0, 255, (48, 48, 3), dtype=np.uint8))
+    pngs = [png_bytes(im) for im in images]
+    question = "what colour is the chair?"
+    scorer = views_mod.clip_scorer(True)
+    assert scorer is not None
+    clip = scorer.scores([View(p, None, []) for p in pngs], question)
+    assert clip.shape == (4,) and np.isfinite(clip).all() and np.ptp(clip) > 0
+    liked, disliked = int(np.argmax(clip)), int(np.argmin(clip))
+    # the instance buffers favour the view CLIP likes least
+    cands = [View(p, {"view": k}, [{"id": 0, "pixels": 100, "visible": 0.9 if k == disliked else 0.5, "box": None}])
+             for k, p in enumerate(pngs)]
+
+    def keep(**kw):  # type: ignore[no-untyped-def]
+        ctx = StepContext(seed=1, corpus="scene30k", step="select_views")
+        rows = [{"id": "r", "question": question, "object_ids": [0], "objects": [{}], "_views": Views(None, cands)}]
+        out = list(views_mod.select_views(rows, ctx, views=1, **kw))
+        assert "views_clip_skipped" not in ctx.stats.to_dict()["counters"]
+        return out[0]["cameras"]
+
+    assert keep() == [{"view": disliked}]
+    weight = 1.0 / np.ptp(clip)                  # CLIP's spread now outweighs the buffers' 0.4 x 0.6
+    assert keep(clip=True, weights={"clip": weight}) == [{"view": liked}]
+    assert keep(clip={"model": str(tmp_path / "clip")}, weights={"clip": weight}) == [{"view": liked}]
+
+
 def rewards_spec(name: str):  # type: ignore[no-untyped-def]
     from r1data.spec import RewardSpec
 

@@ -1,4 +1,5 @@
-"""One renderer of 3D scenes for every corpus: a vectorised numpy z-buffer.
+"""One renderer of 3D scenes for every corpus: a z-buffer in numpy, its per-pixel loops compiled
+with numba (:mod:`.kernels`).
 
 Closed solids (boxes, cylinders, spheres, any triangle mesh) with outward normals and
 materials (matte, rubber, metal, glass), coloured point clouds drawn as splats (a scan, as

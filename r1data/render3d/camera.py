@@ -17,6 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from r1data.render3d.mesh import cross3
+
 
 def pinhole_intrinsic(width: int, height: int, fov_deg: float) -> np.ndarray:
     """K for a centred principal point and square pixels; ``fov_deg`` is the horizontal field of view."""
@@ -37,11 +39,11 @@ def look_at(eye: np.ndarray | list[float], target: np.ndarray | list[float],
         raise ValueError(f"camera at {eye.tolist()} has no direction to look at")
     forward /= n
     up_v = np.asarray(up, dtype=np.float64)
-    right = np.cross(forward, up_v)
+    right = cross3(forward, up_v)
     if np.linalg.norm(right) < 1e-9:                      # looking along `up`
-        right = np.cross(forward, [0.0, 1.0, 0.0])
+        right = cross3(forward, np.array([0.0, 1.0, 0.0]))
     right /= np.linalg.norm(right)
-    down = np.cross(forward, right)                       # image y points down
+    down = cross3(forward, right)                       # image y points down
     pose = np.eye(4)
     pose[:3, 0], pose[:3, 1], pose[:3, 2], pose[:3, 3] = right, down, forward, eye
     return pose
@@ -92,6 +94,14 @@ class Camera:
         k = self.intrinsic
         cam = np.stack([(u - k[0, 2]) / k[0, 0] * depth, (v - k[1, 2]) / k[1, 1] * depth, depth], axis=-1)
         return cam @ self.pose[:3, :3].T + self.pose[:3, 3]
+
+    def ray_affine(self) -> tuple[np.ndarray, np.ndarray]:
+        """(A, B): the world point at pixel ``(u, v)`` and ``depth`` is ``B @ h + depth * A @ h``
+        with ``h = (u, v, 1)`` (:meth:`rays` as two matrices, for the compiled shading loop)."""
+        a = np.ascontiguousarray(self.pose[:3, :3] @ np.linalg.inv(self.intrinsic), dtype=np.float64)
+        b = np.zeros((3, 3))
+        b[:, 2] = self.pose[:3, 3]
+        return a, b
 
     def to_record(self) -> dict:
         """``{"intrinsic": 3x3, "pose": 4x4}`` as nested lists (ScanNet / OpenCV convention)."""
@@ -145,6 +155,13 @@ class OrthoCamera:
 
     def rays(self, u: np.ndarray, v: np.ndarray, depth: np.ndarray) -> np.ndarray:
         return np.stack([self.x0 + u / self.scale, self.y1 - v / self.scale, self.top - depth], axis=-1)
+
+    def ray_affine(self) -> tuple[np.ndarray, np.ndarray]:
+        """(A, B) with world = ``B @ (u, v, 1) + depth * A @ (u, v, 1)``, as :meth:`Camera.ray_affine`."""
+        a = np.zeros((3, 3))
+        a[2, 2] = -1.0
+        b = np.array([[1 / self.scale, 0.0, self.x0], [0.0, -1 / self.scale, self.y1], [0.0, 0.0, self.top]])
+        return a, b
 
     def to_record(self) -> None:
         return None

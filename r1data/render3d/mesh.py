@@ -14,6 +14,14 @@ from dataclasses import dataclass
 import numpy as np
 
 
+def cross3(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``np.cross`` of (..., 3) arrays, the same arithmetic without its per-call overhead
+    (tens of microseconds, paid per solid and per view)."""
+    a0, a1, a2 = a[..., 0], a[..., 1], a[..., 2]
+    b0, b1, b2 = b[..., 0], b[..., 1], b[..., 2]
+    return np.stack([a1 * b2 - a2 * b1, a2 * b0 - a0 * b2, a0 * b1 - a1 * b0], axis=-1)
+
+
 @dataclass(eq=False)
 class Mesh:
     """``vertices`` (V, 3) and ``faces`` (F, 3) vertex indices, counter-clockwise seen from
@@ -29,7 +37,7 @@ class Mesh:
 
     def face_normals(self) -> np.ndarray:
         t = self.triangles()
-        n = np.cross(t[:, 1] - t[:, 0], t[:, 2] - t[:, 0])
+        n = cross3(t[:, 1] - t[:, 0], t[:, 2] - t[:, 0])
         length = np.linalg.norm(n, axis=1, keepdims=True)
         return n / np.where(length == 0, 1, length)
 

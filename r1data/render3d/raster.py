@@ -1,4 +1,4 @@
-"""The z-buffer: triangles and point splats to per-pixel nearest fragments, vectorised numpy.
+"""The z-buffer: triangles and point splats to per-pixel nearest fragments.
 
 Triangles are clipped against the near plane (a triangle with one corner behind it becomes
 one or two smaller triangles; none is dropped for it), back faces are culled, and each
@@ -10,6 +10,10 @@ one). The nearest fragment per pixel wins: each fragment's key packs its depth (
 bit pattern, which orders like the float for positive numbers) above its primitive index,
 and one ``np.minimum.at`` keeps the smallest key per pixel, so ties go to the lower index
 and the result is the same on every run.
+
+Triangles are drawn by :func:`draw`, the same scan conversion compiled
+(:func:`.kernels.raster_triangles`) writing straight into the z-buffer; :func:`scan` and
+:func:`resolve` are its vectorised numpy reference (points and sprites still use them).
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
+from r1data.render3d.mesh import cross3
 
 NONE = np.iinfo(np.int64).max
 
@@ -71,7 +77,7 @@ def clip_near(tris: np.ndarray, near: float) -> tuple[np.ndarray, np.ndarray, np
 
 def facing(tris: np.ndarray, perspective: bool) -> np.ndarray:
     """Which camera-space triangles face the camera (counter-clockwise seen from it)."""
-    n = np.cross(tris[:, 1] - tris[:, 0], tris[:, 2] - tris[:, 0])
+    n = cross3(tris[:, 1] - tris[:, 0], tris[:, 2] - tris[:, 0])
     if perspective:                          # the camera sits at the origin
         return np.einsum("ij,ij->i", n, tris[:, 0]) < 0
     return n[:, 2] < 0                       # looking along +z
@@ -164,12 +170,29 @@ def scan(tris: ScreenTriangles, width: int, height: int, perspective: bool, offs
     return Fragments(frow * width + col, depth_key(depth, ftri + offset))
 
 
-def resolve(fragments: list[Fragments], n_pixels: int) -> np.ndarray:
-    """The smallest key per pixel (``NONE`` where nothing was drawn)."""
-    zbuf = np.full(n_pixels, NONE, dtype=np.int64)
+def resolve(fragments: list[Fragments], n_pixels: int, zbuf: np.ndarray | None = None) -> np.ndarray:
+    """The smallest key per pixel (``NONE`` where nothing was drawn), into ``zbuf`` when given."""
+    if zbuf is None:
+        zbuf = np.full(n_pixels, NONE, dtype=np.int64)
     for f in fragments:
         if len(f.pixel):
             np.minimum.at(zbuf, f.pixel, f.key)
+    return zbuf
+
+
+def draw(tris: ScreenTriangles, zbuf: np.ndarray, width: int, height: int, perspective: bool,
+         ids: np.ndarray | None = None, offset: int = 0, limit: np.ndarray | None = None) -> np.ndarray:
+    """Draw triangles ``ids`` (default: all) of ``tris`` into ``zbuf`` (flat int64 keys, in place),
+    each key carrying ``offset + id``; with ``limit``, only fragments nearer than ``limit`` at
+    their pixel. The same keys as ``resolve([scan(tris, ...)])``, without the fragment arrays."""
+    from r1data.render3d import kernels
+
+    sel = np.arange(len(tris.uv)) if ids is None else np.asarray(ids, dtype=np.int64)
+    if len(sel):
+        uv = np.ascontiguousarray(tris.uv[sel], dtype=np.float64)
+        plane = np.ascontiguousarray(tris.plane[sel], dtype=np.float64)
+        kernels.raster_triangles(uv, plane, (sel + offset).astype(np.int64), bool(perspective), int(width),
+                                 int(height), zbuf, zbuf if limit is None else limit, limit is not None)
     return zbuf
 
 

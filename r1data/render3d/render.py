@@ -10,14 +10,16 @@ of it. For points and sprites it is the union of their own splats within the ima
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 
 import numpy as np
 
 from r1data.render3d import raster
+from r1data.render3d.mesh import cross3
 from r1data.render3d.camera import Camera, OrthoCamera
 from r1data.render3d.scene import (FINISHES, Light, PointSet, Render, Solid, Sprite, Visibility, finite_solid)
-from r1data.render3d.shading import outline, shade_solids, shadow_factor, ShadowMap
+from r1data.render3d.shading import shade_solids, shadow_factor, ShadowMap
 
 
 class Scene3D:
@@ -41,12 +43,17 @@ class Scene3D:
             tris = [s.mesh.triangles() for s in self.solids]
             self.tris = np.concatenate(tris)                                     # (T, 3, 3) world
             self.solid_of = np.repeat(np.arange(len(self.solids)), [len(t) for t in tris])
-            flat = np.concatenate([s.mesh.face_normals() for s in self.solids])
-            corner = []
-            for s, fn in zip(self.solids, (s.mesh.face_normals() for s in self.solids)):
-                corner.append(s.mesh.normals[s.mesh.faces] if s.mesh.normals is not None
-                              else np.repeat(fn[:, None, :], 3, axis=1))
-            self.corner_normals = np.concatenate(corner)                         # (T, 3, 3)
+            t = self.tris
+            flat = cross3(t[:, 1] - t[:, 0], t[:, 2] - t[:, 0])                  # as Mesh.face_normals
+            length = np.linalg.norm(flat, axis=1, keepdims=True)
+            flat = flat / np.where(length == 0, 1, length)
+            corner = np.repeat(flat[:, None, :], 3, axis=1)
+            start = 0
+            for s, tt in zip(self.solids, tris):
+                if s.mesh.normals is not None:
+                    corner[start:start + len(tt)] = s.mesh.normals[s.mesh.faces]
+                start += len(tt)
+            self.corner_normals = corner                                         # (T, 3, 3)
             self.flat_normals = flat
         else:
             self.tris = np.zeros((0, 3, 3))
@@ -56,29 +63,46 @@ class Scene3D:
         self.instance_of_solid = np.array([s.instance for s in self.solids], dtype=np.int64)
         self.part_of_solid = np.array([s.part for s in self.solids], dtype=np.int64)
         self.opacity_of_solid = np.array([s.material.opacity for s in self.solids])
-        self._shadow: ShadowMap | None = None
         # per triangle: colour, finish and, for flat matte faces, their whole lighting but shadows
         materials = [s.material for s in self.solids]
         base = np.array([m.color for m in materials], dtype=np.float64).reshape(-1, 3)[self.solid_of] / 255.0
         params = np.array([FINISHES[m.finish] for m in materials]).reshape(-1, 5)[self.solid_of]
         smooth = np.array([s.mesh.normals is not None for s in self.solids], dtype=bool)[self.solid_of]
+        self.tri_base, self.tri_params, self.tri_smooth = base, params, smooth
+        self.face_key = _face_keys(self.solids, self.solid_of, self.flat_normals, self.corner_normals)
+        self.tri_full = smooth | (params[:, 1] > 0) | (params[:, 3] > 0)
+        self._instances: list[int] | None = None
+        self._light_terms()
+
+    def _light_terms(self) -> None:
+        """What depends on the light: the flat faces' ambient and diffuse colours, the shadow map."""
+        self._shadow: ShadowMap | None = None
         to_light = self.light.unit()
         ndl = np.clip(self.flat_normals @ to_light, 0, None)
         sky = 0.8 + 0.2 * self.flat_normals[:, 2]
         fill = self.light.fill * np.clip(self.flat_normals @ self.light.fill_unit(), 0, None)
-        self.tri_base, self.tri_params, self.tri_smooth = base, params, smooth
         self.tri_lit = ndl > 0
-        self.face_key = _face_keys(self.solids, self.solid_of, self.flat_normals, self.corner_normals)
-        self.tri_full = smooth | (params[:, 1] > 0) | (params[:, 3] > 0)
-        self.tri_ambient = base * (self.light.ambient * sky + fill)[:, None]
-        self.tri_diffuse = base * (params[:, 0] * self.light.diffuse * ndl)[:, None]
+        self.tri_ambient = self.tri_base * (self.light.ambient * sky + fill)[:, None]
+        self.tri_diffuse = self.tri_base * (self.tri_params[:, 0] * self.light.diffuse * ndl)[:, None]
+
+    def relit(self, light: Light, background: tuple[int, int, int] | np.ndarray | None = None) -> "Scene3D":
+        """The same geometry under another ``light`` (and ``background``), without gathering it again."""
+        other = copy.copy(self)
+        other.light = light
+        if background is not None:
+            other.background = background
+        other._light_terms()
+        return other
 
     def instances(self) -> list[int]:
-        ids = set(int(i) for i in self.instance_of_solid if i >= 0)
-        if self.points is not None and self.points.instance is not None:
-            ids |= set(int(i) for i in np.unique(self.points.instance) if i >= 0)
-        ids |= {s.instance for s in self.sprites if s.instance >= 0}
-        return sorted(ids)
+        """The object ids the scene holds (solids, points and sprites with an instance >= 0)."""
+        if self._instances is None:
+            ids = set(int(i) for i in self.instance_of_solid if i >= 0)
+            if self.points is not None and self.points.instance is not None:
+                ids |= set(int(i) for i in np.unique(self.points.instance) if i >= 0)
+            ids |= {s.instance for s in self.sprites if s.instance >= 0}
+            self._instances = sorted(ids)
+        return self._instances
 
     def shadow_map(self) -> ShadowMap | None:
         if self.light.shadows <= 0 or not len(self.tris):
@@ -95,14 +119,17 @@ def render(scene: Scene3D, camera: Camera | OrthoCamera, *, outline_strength: fl
 
     ``outline_strength`` darkens object silhouettes and creases (0: none); ``height_shade``
     ``(z0, z1)`` darkens surfaces below ``z1`` towards ``z0`` (a map's height cue)."""
+    from r1data.render3d import kernels   # numba: imported when a scene is first drawn
+
     w, h = camera.width, camera.height
     n_pix = w * h
-    frags: list[raster.Fragments] = []
     persp = camera.perspective
-    # -- triangles: camera space, near clip, cull, screen ------------------------------------
+    zbuf = np.full(n_pix, raster.NONE, dtype=np.int64)
+    # -- triangles: camera space, near clip, cull, screen, z-buffer ----------------------------
     tri_src = np.zeros(0, np.int64)
     tri_w = np.zeros((0, 3, 3))
     st = None
+    glass = np.zeros(0, np.int64)
     if len(scene.tris):
         cam = camera.to_camera(scene.tris)
         near = camera.near if persp else 1e-6
@@ -116,16 +143,11 @@ def render(scene: Scene3D, camera: Camera | OrthoCamera, *, outline_strength: fl
         st, kept = raster.prepare(uv, q)
         tri_src, tri_w = src[kept], wts[kept]
         opaque = scene.opacity_of_solid[scene.solid_of[tri_src]] >= 1.0
-        all_frag = raster.scan(st, w, h, persp)
         if opaque.all():
-            frags.append(all_frag)
-            glass_frag = None
-        else:
-            is_opaque = opaque[all_frag.key & 0xFFFFFFFF]
-            frags.append(raster.Fragments(all_frag.pixel[is_opaque], all_frag.key[is_opaque]))
-            glass_frag = raster.Fragments(all_frag.pixel[~is_opaque], all_frag.key[~is_opaque])
-    else:
-        glass_frag = None
+            raster.draw(st, zbuf, w, h, persp)
+        else:                  # see-through solids go on top of everything else, below
+            raster.draw(st, zbuf, w, h, persp, ids=np.nonzero(opaque)[0])
+            glass = np.nonzero(~opaque)[0]
     n_tri = len(tri_src)
     # -- points ------------------------------------------------------------------------------
     pts = scene.points
@@ -145,44 +167,53 @@ def render(scene: Scene3D, camera: Camera | OrthoCamera, *, outline_strength: fl
         size_px = 2 * pts.radius * f / (dp[pt_index] if persp else 1.0)
         size = np.broadcast_to(np.clip(np.rint(size_px), 1, 9).astype(np.int64), pt_index.shape)
         point_frag = raster.splat(uvp[pt_index], dp[pt_index], size, w, h, offset=n_tri)
-        frags.append(point_frag)
+        raster.resolve([point_frag], n_pix, zbuf)
     n_pt = len(pt_index)
     # -- sprites -------------------------------------------------------------------------------
     sprite_cover: dict[int, list[np.ndarray]] = {}
     for k, sp in enumerate(scene.sprites):
         pix = _polygon_pixels(sp.polygon, w, h)
         if len(pix):
-            frags.append(raster.Fragments(pix, raster.depth_key(np.full(len(pix), sp.depth), np.full(len(pix), n_tri + n_pt + k))))
+            key = raster.depth_key(np.full(len(pix), sp.depth), np.full(len(pix), n_tri + n_pt + k))
+            raster.resolve([raster.Fragments(pix, key)], n_pix, zbuf)
             if sp.instance >= 0:
                 sprite_cover.setdefault(sp.instance, []).append(pix)
-    # -- z-test --------------------------------------------------------------------------------
-    zbuf = raster.resolve(frags, n_pix)
-    drawn = zbuf != raster.NONE
-    index = np.where(drawn, zbuf & 0xFFFFFFFF, -1)
-    depth = np.where(drawn, raster.key_depth(np.where(drawn, zbuf, 0)), np.inf).astype(np.float32)
+    # -- what won each pixel ---------------------------------------------------------------------
+    depth = np.empty(n_pix, dtype=np.float32)
+    index = np.empty(n_pix, dtype=np.int64)
+    kernels.decode(zbuf, depth, index)
     image = _background(scene.background, w, h)
     instance = np.full(n_pix, -1, dtype=np.int64)
     part = np.zeros(n_pix, dtype=np.int64)
-    faces = np.full(n_pix, -1, dtype=np.int64) if outline_strength > 0 else None
-    # triangles
-    tpix = np.nonzero(drawn & (index < n_tri))[0]
-    if len(tpix):
-        t = index[tpix]
-        solid = scene.solid_of[tri_src[t]]
-        instance[tpix] = scene.instance_of_solid[solid]
-        part[tpix] = scene.part_of_solid[solid]
-        image[tpix] = _shade_triangles(scene, camera, st, tri_src, tri_w, t, tpix, depth[tpix], w, height_shade)
-        if faces is not None:
-            faces[tpix] = scene.face_key[tri_src[t]]
+    faces = np.full(n_pix, -1, dtype=np.int64)
+    # triangles: flat matte faces in the compiled loop, rounded and shiny ones below
+    if n_tri:
+        full = np.zeros(n_pix, dtype=bool)
+        sm = scene.shadow_map()
+        ray_a, ray_b = camera.ray_affine()
+        z0, z1 = height_shade if height_shade is not None else (0.0, 1.0)
+        if sm is not None:
+            sm_args = (True, np.ascontiguousarray(sm.axes, dtype=np.float64), sm.origin.astype(np.float64),
+                       float(sm.scale), float(sm.bias), sm.depth, float(scene.light.shadows))
+        else:
+            sm_args = (False, np.zeros((3, 3)), np.zeros(2), 1.0, 0.0, np.zeros((2, 2), np.float32), 0.0)
+        kernels.shade_flat(index, depth, n_tri, w, tri_src, scene.solid_of, scene.instance_of_solid,
+                           scene.part_of_solid, scene.face_key, scene.tri_full, scene.tri_lit, scene.tri_ambient,
+                           scene.tri_diffuse, ray_a, ray_b, *sm_args, height_shade is not None, float(z0),
+                           float(z1), image, instance, part, faces, full)
+        fpix = np.nonzero(full)[0]
+        if len(fpix):
+            image[fpix] = _shade_triangles(scene, camera, st, tri_src, tri_w, index[fpix], fpix, depth[fpix], w,
+                                           height_shade)
     # points
-    ppix = np.nonzero(drawn & (index >= n_tri) & (index < n_tri + n_pt))[0]
+    ppix = np.nonzero((index >= n_tri) & (index < n_tri + n_pt))[0]
     if len(ppix):
         p = pt_index[index[ppix] - n_tri]
         image[ppix] = np.clip(pts.rgb[p] * 255 + 0.5, 0, 255)  # type: ignore[union-attr]
         if pts.instance is not None:  # type: ignore[union-attr]
             instance[ppix] = pts.instance[p]  # type: ignore[union-attr]
     # sprites
-    spix = np.nonzero(drawn & (index >= n_tri + n_pt))[0]
+    spix = np.nonzero(index >= n_tri + n_pt)[0]
     if len(spix):
         k_all = index[spix] - n_tri - n_pt
         for k in np.unique(k_all):
@@ -192,9 +223,9 @@ def render(scene: Scene3D, camera: Camera | OrthoCamera, *, outline_strength: fl
             instance[sel] = sp.instance
             part[sel] = sp.part
     # see-through solids in front of what is behind them
-    if glass_frag is not None and len(glass_frag.pixel):
-        in_front = glass_frag.key < zbuf[glass_frag.pixel]
-        gbuf = raster.resolve([raster.Fragments(glass_frag.pixel[in_front], glass_frag.key[in_front])], n_pix)
+    if len(glass):
+        assert st is not None
+        gbuf = raster.draw(st, np.full(n_pix, raster.NONE, dtype=np.int64), w, h, persp, ids=glass, limit=zbuf)
         gpix = np.nonzero(gbuf != raster.NONE)[0]
         if len(gpix):
             t = gbuf[gpix] & 0xFFFFFFFF
@@ -206,20 +237,26 @@ def render(scene: Scene3D, camera: Camera | OrthoCamera, *, outline_strength: fl
             instance[gpix] = scene.instance_of_solid[solid]
             part[gpix] = scene.part_of_solid[solid]
             depth[gpix] = gdepth
-            if faces is not None:
-                faces[gpix] = scene.face_key[tri_src[t]]
-    if faces is not None:
-        image = outline(image, instance, faces, depth, w, h, outline_strength)
-    out = Render(np.clip(image + 0.5, 0, 255).astype(np.uint8).reshape(h, w, 3), depth.reshape(h, w),
-                 instance.astype(np.int32).reshape(h, w), part.astype(np.int32).reshape(h, w))
-    out.visible = _visibility(scene, out.instance, st, tri_src, pts, pt_index, pt_in_frame, n_tri, point_frag, sprite_cover, w, h)
+            faces[gpix] = scene.face_key[tri_src[t]]
+    if outline_strength > 0:
+        kernels.outline(image, instance, faces, depth, w, h, float(outline_strength))
+    rgb8 = np.empty((n_pix, 3), dtype=np.uint8)
+    kernels.to_uint8(image, rgb8)
+    out = Render(rgb8.reshape(h, w, 3), depth.reshape(h, w), instance.astype(np.int32).reshape(h, w),
+                 part.astype(np.int32).reshape(h, w))
+    out.visible = _visibility(scene, instance, st, tri_src, pts, pt_index, pt_in_frame, n_tri, point_frag,
+                              sprite_cover, w, h)
     return out
 
 
 def _background(bg: tuple[int, int, int] | np.ndarray, w: int, h: int) -> np.ndarray:
     if isinstance(bg, np.ndarray) and bg.ndim == 3:
         return bg.reshape(-1, 3).astype(np.float64)
-    return np.tile(np.asarray(bg, dtype=np.float64), (w * h, 1))
+    from r1data.render3d import kernels
+
+    image = np.empty((w * h, 3))
+    kernels.fill_rgb(image, np.asarray(bg, dtype=np.float64).reshape(3))
+    return image
 
 
 def _polygon_pixels(polygon: np.ndarray, w: int, h: int) -> np.ndarray:
@@ -303,8 +340,9 @@ def _face_keys(solids: list[Solid], solid_of: np.ndarray, flat: np.ndarray, corn
     rounded = np.round(flat * 64).astype(np.int64)
     curved = np.abs(corner - flat[:, None, :]).max(axis=(1, 2)) > 1e-6
     rounded[curved] = 0
-    key = np.column_stack([solid_of, rounded])
-    _, inverse = np.unique(key, axis=0, return_inverse=True)
+    # (solid, nx, ny, nz) packed so that integer order is their lexicographic order
+    key = (solid_of.astype(np.int64) << 24) | ((rounded[:, 0] + 64) << 16) | ((rounded[:, 1] + 64) << 8) | (rounded[:, 2] + 64)
+    _, inverse = np.unique(key, return_inverse=True)
     return inverse.reshape(-1).astype(np.int64)
 
 
@@ -315,21 +353,10 @@ def _visibility(scene: Scene3D, inst_map: np.ndarray, st: raster.ScreenTriangles
     ids = scene.instances()
     if not ids:
         return {}
-    flat = inst_map.ravel()
-    fg = np.nonzero(flat >= 0)[0]
-    inst = flat[fg]
+    from r1data.render3d import kernels
+
     top = max(ids) + 1
-    counts = np.bincount(inst, minlength=top)
-    x1 = np.full(top, w, np.int64)
-    y1 = np.full(top, h, np.int64)
-    x2 = np.full(top, -1, np.int64)
-    y2 = np.full(top, -1, np.int64)
-    if len(fg):
-        xs, ys = fg % w, fg // w
-        np.minimum.at(x1, inst, xs)
-        np.minimum.at(y1, inst, ys)
-        np.maximum.at(x2, inst, xs)
-        np.maximum.at(y2, inst, ys)
+    counts, boxes = kernels.instance_boxes(inst_map.ravel(), w, top)
     # the unoccluded projection of each object
     cover = np.zeros(top)
     if st is not None and len(tri_src):
@@ -356,6 +383,6 @@ def _visibility(scene: Scene3D, inst_map: np.ndarray, st: raster.ScreenTriangles
     for i in ids:
         n = int(counts[i]) if i < len(counts) else 0
         frac = min(1.0, n / cover[i]) if cover[i] > 0 else 0.0
-        box = (int(x1[i]), int(y1[i]), int(x2[i]) + 1, int(y2[i]) + 1) if n else None
+        box = (int(boxes[i, 0]), int(boxes[i, 1]), int(boxes[i, 2]) + 1, int(boxes[i, 3]) + 1) if n else None
         out[i] = Visibility(n, frac, box, float(cover[i]))
     return out

@@ -1,6 +1,7 @@
 """Lighting: Lambert diffuse with a sky/ground ambient, Blinn-Phong highlights, a metal's
-tinted highlights and sky reflection, shadows from a shadow map, and outlines from the
-instance and normal buffers."""
+tinted highlights and sky reflection, shadows from a shadow map. The flat matte faces that
+make up most images are lit in the compiled loop :func:`.kernels.shade_flat` (the same terms,
+precomputed per triangle in ``Scene3D``); outlines are :func:`.kernels.outline`."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from r1data.render3d import raster
+from r1data.render3d.mesh import cross3
 from r1data.render3d.scene import Light
 
 
@@ -57,9 +59,9 @@ class ShadowMap:
               size: int = 384) -> "ShadowMap":
         d = -to_light
         helper = np.array([1.0, 0, 0]) if abs(d[0]) < 0.9 else np.array([0, 1.0, 0])
-        u = np.cross(d, helper)
+        u = cross3(d, helper)
         u /= np.linalg.norm(u)
-        v = np.cross(d, u)
+        v = cross3(d, u)
         axes = np.stack([u, v, d])
         # back faces seen from the light: a lit surface never shadows itself
         sel = casts & (normals @ to_light < 0)
@@ -72,10 +74,18 @@ class ShadowMap:
         uv = (p[..., :2] - lo) * scale
         q = p[..., 2] - d0
         st, _ = raster.prepare(uv, q)
-        frag = raster.scan(st, size, size, perspective=False)
-        zbuf = raster.resolve([frag], size * size)
-        depth = np.where(zbuf != raster.NONE, raster.key_depth(np.where(zbuf != raster.NONE, zbuf, 0)), np.inf)
-        return cls(axes, lo, scale, size, depth.astype(np.float32).reshape(size, size), d0)
+        from r1data.render3d import kernels
+
+        zbuf = raster.draw(st, np.full(size * size, raster.NONE, dtype=np.int64), size, size, perspective=False)
+        depth = np.empty(size * size, dtype=np.float32)
+        kernels.decode(zbuf, depth, np.empty(size * size, dtype=np.int64))      # inf where nothing casts
+        return cls(axes, lo, scale, size, depth.reshape(size, size), d0)
+
+    @property
+    def bias(self) -> float:
+        """What a point's depth along the light is compared with less: ``d0`` and a margin of
+        2 cm and two texels, so that a lit face does not shadow itself."""
+        return self.d0 + 0.02 + 2.0 / self.scale
 
 
 def shadow_factor(sm: ShadowMap | None, world: np.ndarray | None, strength: float) -> np.ndarray:
@@ -84,7 +94,7 @@ def shadow_factor(sm: ShadowMap | None, world: np.ndarray | None, strength: floa
         return np.ones(0 if world is None else len(world))
     p = (world @ sm.axes.T).astype(np.float32)
     uv = (p[:, :2] - sm.origin.astype(np.float32)) * np.float32(sm.scale)
-    d = p[:, 2] - np.float32(sm.d0 + 0.02 + 2.0 / sm.scale)       # with the depth bias
+    d = p[:, 2] - np.float32(sm.bias)
     flat = sm.depth.ravel()
     iu0 = np.clip(np.floor(uv[:, 0]).astype(np.int64), 0, sm.size - 2)
     iv0 = np.clip(np.floor(uv[:, 1]).astype(np.int64), 0, sm.size - 2)
@@ -92,22 +102,3 @@ def shadow_factor(sm: ShadowMap | None, world: np.ndarray | None, strength: floa
     lit = ((d <= flat[base]).astype(np.float32) + (d <= flat[base + 1]) + (d <= flat[base + sm.size])
            + (d <= flat[base + sm.size + 1]))
     return 1 - strength * (1 - lit / 4)
-
-
-def outline(image: np.ndarray, instance: np.ndarray, faces: np.ndarray, depth: np.ndarray, w: int, h: int,
-            strength: float) -> np.ndarray:
-    """Darken the nearer pixel of each pair of neighbours that lie on different faces (an
-    object's silhouette, or a crease between two faces of one solid), objects only."""
-    inst = instance.reshape(h, w)
-    face = faces.reshape(h, w)
-    dep = depth.reshape(h, w)
-    edge = np.zeros((h, w), dtype=bool)
-    for a, b in (((slice(None, -1), slice(None)), (slice(1, None), slice(None))),
-                 ((slice(None), slice(None, -1)), (slice(None), slice(1, None)))):
-        mark = (face[a] != face[b]) & ((inst[a] >= 0) | (inst[b] >= 0))
-        a_nearer = dep[a] <= dep[b]
-        edge[a] |= mark & a_nearer
-        edge[b] |= mark & ~a_nearer
-    out = image.copy()
-    out[edge.ravel()] *= 1 - strength
-    return out

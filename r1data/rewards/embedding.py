@@ -14,6 +14,10 @@ Two encoders, chosen by :func:`resolve_encoder`:
 
 ``model`` names the choice: None (CLIP when available, else MiniLM), ``"clip"`` (CLIP or an
 error), ``"clip:FOLDER"``, ``"minilm"``, or a sentence-transformers folder.
+
+The same local CLIP also scores images: :func:`clip_towers` loads both towers (transformers'
+``CLIPModel``, with the Pillow-based ``CLIPImageProcessorPil``: no torchvision) for scene30k's
+CLIP-scored view selection.
 """
 
 from __future__ import annotations
@@ -99,7 +103,13 @@ def _load(encoder: Encoder) -> Any:
         except ImportError:
             bar_was_on = False
         try:
-            if encoder.kind == "clip":
+            if encoder.kind == "clip-towers":
+                from transformers import AutoTokenizer, CLIPModel
+
+                loaded = (AutoTokenizer.from_pretrained(encoder.location, local_files_only=True),
+                          _clip_image_processor(encoder.location),
+                          CLIPModel.from_pretrained(encoder.location, local_files_only=True).eval())
+            elif encoder.kind == "clip":
                 from transformers import AutoTokenizer, CLIPTextModelWithProjection
 
                 loaded: Any = (AutoTokenizer.from_pretrained(encoder.location, local_files_only=True),
@@ -120,6 +130,26 @@ def _load(encoder: Encoder) -> Any:
                 hf_logging.enable_progress_bar()
         _MODELS[key] = loaded
         return loaded
+
+
+def _clip_image_processor(location: str) -> Any:
+    """CLIP's image preprocessing from ``preprocessor_config.json``, on Pillow (transformers'
+    default CLIP processor needs torchvision, which need not be installed)."""
+    try:
+        from transformers import CLIPImageProcessorPil as Processor
+    except ImportError:                  # transformers 4: CLIPImageProcessor is the Pillow one
+        from transformers import CLIPImageProcessor as Processor
+    return Processor.from_pretrained(location, local_files_only=True)
+
+
+def clip_towers(model: str | None = "clip") -> tuple[Any, Any, Any]:
+    """(tokenizer, image processor, ``CLIPModel``) of the local CLIP that ``model`` names
+    (``"clip"``: ``$R1DATA_CLIP_MODEL`` or the Hugging Face cache; ``"clip:FOLDER"``), loaded
+    once per process; a :class:`UsageError` when there is none (nothing is downloaded)."""
+    encoder = resolve_encoder(model or "clip")
+    if encoder.kind != "clip":
+        raise UsageError(f"model {model!r} is not a CLIP model (use 'clip' or 'clip:FOLDER')")
+    return _load(Encoder("clip-towers", encoder.location))
 
 
 def sentence_encoder(model: str | None = None) -> Any:

@@ -138,16 +138,19 @@ def candidate_cameras(scene: Scene, n: int, size: int, fov: float, heights: tupl
 
 
 def inside_an_object(camera: Camera, scene: Scene, margin: float = 0.1) -> SceneObject | None:
-    """The object whose box (grown by ``margin``) holds the camera, if any."""
+    """The first object whose box (grown by ``margin``) holds the camera, if any."""
+    if not scene.objects:
+        return None
     p = camera.position
-    for o in scene.objects:
-        local = p - np.asarray(o.center)
-        c, s = math.cos(-o.yaw), math.sin(-o.yaw)
-        lx, ly = c * local[0] - s * local[1], s * local[0] + c * local[1]
-        half = np.asarray(o.extent) / 2 + margin
-        if abs(lx) <= half[0] and abs(ly) <= half[1] and abs(local[2]) <= half[2]:
-            return o
-    return None
+    center = np.array([o.center for o in scene.objects], dtype=np.float64)
+    half = np.array([o.extent for o in scene.objects], dtype=np.float64) / 2 + margin
+    yaw = np.array([o.yaw for o in scene.objects], dtype=np.float64)
+    local = p - center
+    c, s = np.cos(-yaw), np.sin(-yaw)
+    lx, ly = c * local[:, 0] - s * local[:, 1], s * local[:, 0] + c * local[:, 1]
+    inside = (np.abs(lx) <= half[:, 0]) & (np.abs(ly) <= half[:, 1]) & (np.abs(local[:, 2]) <= half[:, 2])
+    hit = np.nonzero(inside)[0]
+    return scene.objects[int(hit[0])] if len(hit) else None
 
 
 @dataclass
@@ -183,7 +186,7 @@ def draw_views(scene: Scene, ctx: StepContext | None, *, size: int, candidates: 
     if top_down:
         cam = top_down_camera(scene, size)
         tops = [o.center[2] + o.extent[2] / 2 for o in scene.objects] or [1.0]
-        r = render(scene_3d(scene, MAP_LIGHT), cam, outline_strength=0.35,
+        r = render(s3d.relit(MAP_LIGHT), cam, outline_strength=0.35,
                    height_shade=(floor_level(scene), max(tops)))
         top = View(png_bytes(r.image), None, [v.to_record(i) for i, v in r.visible.items()])
     views = []
@@ -252,7 +255,8 @@ def surface_points(scene: Scene, n: int, rng: np.random.Generator) -> np.ndarray
 
 @step("sample_point_cloud")
 def sample_point_cloud(rows: list[dict], ctx: StepContext, *, points: PositiveInt = 1024) -> Iterator[dict]:
-    """Add ``point_cloud``: ``points`` points of the scan when there is one, else of the boxes."""
+    """Add ``point_cloud`` (a float32 array (N, 6): x y z r g b, rounded to 4 decimals):
+    ``points`` points of the scan when there is one, else of the boxes."""
     for row in rows:
         scene: Scene = row["scene"]
         rng = ctx.rng(scene.scene_id)
@@ -261,5 +265,5 @@ def sample_point_cloud(rows: list[dict], ctx: StepContext, *, points: PositiveIn
             cloud = np.asarray(scene.points, dtype=np.float32)[np.sort(idx)]
         else:
             cloud = surface_points(scene, points, rng)
-        row["point_cloud"] = np.round(cloud, 4).tolist()
+        row["point_cloud"] = np.round(cloud, 4)        # float32 (N, 6); Arrow takes it as it is
         yield row

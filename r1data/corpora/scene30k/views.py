@@ -7,8 +7,9 @@ top 4. Here the terms are measured, not learned:
 * ``text``: how much of the question's objects the view shows, the mean over those objects
   of their visible fraction (0 for an object under ``render_views``'s ``min_pixels`` visible pixels);
 * ``coverage``: the share of the scene's objects the view shows (``min_pixels`` or more);
-* ``clip`` (optional, the ``clip`` extra: ``open_clip_torch`` with local weights): the cosine of
-  CLIP's image and text embeddings, as 3D-R1's ``S_text``.
+* ``clip`` (optional: ``clip: true`` and a local CLIP ViT-B/32, the one 3D-R1's semantic reward
+  uses, through transformers; the ``embeddings`` extra): the cosine of CLIP's image and text
+  embeddings, as 3D-R1's ``S_text`` (its ``S_clip`` is the same cosine x 0.8).
 
 The ``views`` best views by ``U`` are kept; if one of the question's objects is then in none
 of them but some candidate shows it, the kept view with the lowest ``U`` gives way to the
@@ -35,6 +36,7 @@ from r1data.steps.base import Reject, StepContext, step
 log = logging.getLogger(__name__)
 
 DEFAULT_WEIGHTS = {"text": 0.6, "coverage": 0.4, "clip": 0.0}
+CLIP_WEIGHT = 0.3            # CLIP's weight when ``clip`` is on and ``weights`` does not say
 
 
 def utilities(candidates: list[View], object_ids: list[int], n_objects: int, min_pixels: int,
@@ -74,68 +76,97 @@ def choose_views(candidates: list[View], object_ids: list[int], n_objects: int, 
 
 
 class ClipScorer:
-    """CLIP cosine of a view and a question, with ``open_clip`` and local weights."""
+    """CLIP cosine of each candidate view with a question: the local CLIP ViT-B/32 that 3D-R1's
+    semantic reward also uses (:func:`r1data.rewards.embedding.clip_towers`, transformers'
+    ``CLIPModel``), image features cached per view."""
 
-    def __init__(self, model: str, pretrained: str):
-        import open_clip   # the `clip` extra
+    def __init__(self, model: str = "clip"):
         import torch
 
+        from r1data.rewards.embedding import clip_towers
+
         self.torch = torch
-        self.model, _, self.preprocess = open_clip.create_model_and_transforms(model, pretrained=pretrained)
-        self.model.eval()
-        self.tokenizer = open_clip.get_tokenizer(model)
+        self.tokenizer, self.processor, self.model = clip_towers(model)
         self._images: dict[bytes, Any] = {}
 
-    def image_features(self, png: bytes) -> Any:
-        if png not in self._images:
+    @staticmethod
+    def _features(out: Any) -> Any:
+        # transformers 5 returns the pooled, projected output; 4 returned the tensor itself
+        f = getattr(out, "pooler_output", out)
+        return f / f.norm(dim=-1, keepdim=True)
+
+    def image_features(self, views: list[View]) -> Any:
+        """(N, D) unit image features of ``views``, each view's PNG encoded once."""
+        todo = [v.png for v in views if v.png not in self._images]
+        if todo:
             from PIL import Image
 
-            if len(self._images) > 256:
+            if len(self._images) + len(todo) > 256:
                 self._images.clear()
-            img = self.preprocess(Image.open(io.BytesIO(png)).convert("RGB")).unsqueeze(0)
+            pixels = self.processor([Image.open(io.BytesIO(b)).convert("RGB") for b in todo],
+                                    return_tensors="pt")["pixel_values"]
             with self.torch.no_grad():
-                f = self.model.encode_image(img)
-            self._images[png] = f / f.norm(dim=-1, keepdim=True)
-        return self._images[png]
+                f = self._features(self.model.get_image_features(pixel_values=pixels))
+            self._images.update(zip(todo, f))
+        return self.torch.stack([self._images[v.png] for v in views])
 
     def scores(self, views: list[View], text: str) -> np.ndarray:
+        """Cosine of each view's image features with ``text``'s (truncated to CLIP's 77 tokens)."""
+        batch = self.tokenizer([text], padding=True, truncation=True, max_length=77, return_tensors="pt")
         with self.torch.no_grad():
-            t = self.model.encode_text(self.tokenizer([text]))
-        t = t / t.norm(dim=-1, keepdim=True)
-        return np.array([float((self.image_features(v.png) @ t.T).item()) for v in views])
+            t = self._features(self.model.get_text_features(**batch))
+        return (self.image_features(views) @ t.T).numpy()[:, 0].astype(np.float64)
 
 
-_SCORERS: dict[tuple[str, str], ClipScorer | None] = {}
+_SCORERS: dict[str, ClipScorer | None] = {}
 
 
-def clip_scorer(config: dict | None, ctx: StepContext) -> ClipScorer | None:
-    """The CLIP scorer ``config`` names, or None (logged once) when open_clip or its weights are missing."""
-    if not config:
+def clip_model_name(config: bool | str | dict | None) -> str | None:
+    """The CLIP ``config`` asks for: ``true`` -> ``"clip"`` (``$R1DATA_CLIP_MODEL`` or the Hugging
+    Face cache), ``{model: FOLDER}`` or ``"FOLDER"`` -> ``"clip:FOLDER"``; None when off."""
+    if config is None or config is False:
         return None
-    key = (str(config.get("model", "ViT-B-32")), str(config.get("pretrained", "")))
-    if key not in _SCORERS:
+    if config is True:
+        return "clip"
+    model = config.get("model") if isinstance(config, dict) else config
+    if not model or model == "clip":
+        return "clip"
+    return model if str(model).startswith("clip:") else f"clip:{model}"
+
+
+def clip_scorer(config: bool | str | dict | None) -> ClipScorer | None:
+    """The CLIP scorer ``config`` names, or None (logged once) when transformers or the weights are missing."""
+    name = clip_model_name(config)
+    if name is None:
+        return None
+    if name not in _SCORERS:
         try:
-            _SCORERS[key] = ClipScorer(*key)
-        except ImportError:
-            log.warning("select_views: CLIP scoring skipped: open_clip is not installed (pip install 'r1data[clip]')")
-            _SCORERS[key] = None
+            _SCORERS[name] = ClipScorer(name)
+        except ImportError as e:
+            log.warning("select_views: CLIP scoring skipped: %s is not installed (pip install 'r1data[embeddings]')",
+                        e.name)
+            _SCORERS[name] = None
         except Exception as e:   # weights missing or unreadable: score without CLIP
             log.warning("select_views: CLIP scoring skipped: %s: %s", type(e).__name__, e)
-            _SCORERS[key] = None
-    return _SCORERS[key]
+            _SCORERS[name] = None
+    return _SCORERS[name]
 
 
 @step("select_views")
 def select_views(rows: list[dict], ctx: StepContext, *, views: int = 4,
-                 weights: dict[str, float] | None = None, clip: dict | None = None) -> Iterator[dict | Reject]:
-    """Keep the ``views`` most useful candidate views of each question's scene (module docstring);
-    ``clip: {model: ViT-B-32, pretrained: /path/to/weights}`` adds CLIP's score where open_clip is installed."""
-    w = dict(DEFAULT_WEIGHTS, **(weights or {}))
+                 weights: dict[str, float] | None = None,
+                 clip: bool | str | dict | None = None) -> Iterator[dict | Reject]:
+    """Keep the ``views`` most useful candidate views of each question's scene (module docstring).
+
+    ``clip: true`` adds CLIP's score with the local CLIP ViT-B/32 (``$R1DATA_CLIP_MODEL`` or the
+    Hugging Face cache; ``clip: {model: FOLDER}`` names a folder), weighted ``weights.clip``
+    (default 0.3 when CLIP is on)."""
+    w = {**DEFAULT_WEIGHTS, **({"clip": CLIP_WEIGHT} if clip else {}), **(weights or {})}
     unknown = sorted(set(w) - set(DEFAULT_WEIGHTS))
     if unknown or views < 1:
         raise UsageError(f"select_views: views must be >= 1 and weights among {sorted(DEFAULT_WEIGHTS)}, "
                          f"got views={views}, weights={weights}")
-    scorer = clip_scorer(clip, ctx)
+    scorer = clip_scorer(clip)
     if clip and scorer is None:
         ctx.stats.count("views_clip_skipped", len(rows))
     for row in rows:
@@ -154,6 +185,8 @@ def select_views(rows: list[dict], ctx: StepContext, *, views: int = 4,
                          f"{len(vs.candidates)} candidate views (at least {min_pixels} visible pixels)")
             continue
         chosen = ([vs.top_down] if vs.top_down is not None else []) + [vs.candidates[i] for i in kept]
+        # a new row without the candidates: what is not kept is not shipped back to the writer
+        row = {k: v for k, v in row.items() if k != "_views"}
         row["images"] = [v.png for v in chosen]
         row["cameras"] = [v.camera for v in chosen]
         row["view_objects"] = [[o for o in v.objects if o["pixels"] > 0] for v in chosen]
