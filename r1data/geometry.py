@@ -332,10 +332,14 @@ def points_in_polygon(points: ArrayLike, polygon: ArrayLike) -> np.ndarray:
     poly = np.asarray(polygon, dtype=np.float64).reshape(-1, 2)
     x, y = p[:, 0:1], p[:, 1:2]
     x1, y1 = poly[:, 0], poly[:, 1]
-    x2, y2 = np.roll(x1, -1), np.roll(y1, -1)
+    x2 = np.concatenate((x1[1:], x1[:1]))     # the next vertex (np.roll, without its overhead)
+    y2 = np.concatenate((y1[1:], y1[:1]))
     crosses = (y1 > y) != (y2 > y)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        xint = (x2 - x1) * (y - y1) / (y2 - y1) + x1
+    # where an edge is horizontal it never crosses the ray: divide only where it may (no errstate:
+    # entering it costs more than the arithmetic for the few points a reward checks)
+    dy = np.broadcast_to(y2 - y1, crosses.shape)
+    t = np.divide(y - y1, dy, out=np.zeros(crosses.shape), where=crosses)
+    xint = (x2 - x1) * t + x1
     return np.count_nonzero(crosses & (x < xint), axis=1) % 2 == 1
 
 

@@ -141,6 +141,9 @@ def parse_json_like(text: str | None) -> Any:
         return None
 
 
+_NUMBER_TYPES = (int, float)
+
+
 def _is_number(x: object) -> bool:
     return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
 
@@ -180,9 +183,13 @@ def parse_points(text: str | None, tag: str | None = "point") -> np.ndarray | No
         return None
     if not isinstance(value, list):
         return None
-    if not all(isinstance(p, list) and len(p) == 2 and all(_is_number(v) for v in p) for p in value):
+    # json.loads gives exact types: int, float, bool, str, None, list, dict (type() is enough,
+    # and keeps bool out); finiteness is checked on the array (hot: every Embodied-R1 reward)
+    if not all(type(p) is list and len(p) == 2 and type(p[0]) in _NUMBER_TYPES and type(p[1]) in _NUMBER_TYPES
+               for p in value):
         return None
-    return np.asarray(value, dtype=np.float64).reshape(-1, 2)
+    points = np.asarray(value, dtype=np.float64).reshape(-1, 2)
+    return points if np.isfinite(points).all() else None
 
 
 def parse_boxes3d(text: str | None) -> list[list[float]]:

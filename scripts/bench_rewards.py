@@ -91,7 +91,8 @@ def family_rows(family: str, rng: np.random.Generator) -> tuple[Callable[[int], 
         gt = {"action": "click", "coordinate": [540, 1200], "candidate_bbox": [[500, 1150, 580, 1250]]}
         return (lambda v: "<think>t</think><tool_call>" + json.dumps(
             {"name": "mobile_use", "arguments": {"action": "click", "coordinate": [546 + 20 * v, 1204]}}) + "</tool_call>"), \
-            {"gt_action": gt, "width": 1080, "height": 2400}
+            {"gt_action": gt, "width": 1080, "height": 2400, "target_box": [500, 1150, 580, 1250],
+             "sub_goal": "open the settings page", "task": "step"}
     if family == "love":
         return (lambda v: f"I need to zoom in on the video.\n\n\\boxed{{[{5 * v}, {5 * v + 20}]}}" if v % 2 else
                 "I get the answer.\n\n\\boxed{B}"), {"duration": 300, "zoomin_intervals": [[0, 20]],
@@ -99,10 +100,14 @@ def family_rows(family: str, rng: np.random.Generator) -> tuple[Callable[[int], 
     if family == "got":
         plan = "<|obj_start|>cat<|obj_end|> <|box_start|>(0,0),(500,500)<|box_end|> <|obj_start|>mat<|obj_end|> " \
                "<|box_start|>(100,600),(900,990)<|box_end|>"
+        objects = [{"name": "cat", "category": "cat", "color": "", "count": 1},
+                   {"name": "mat", "category": "mat", "color": "", "count": 1}]
         return (lambda v: plan), {"grounded_boxes": [[0, 0, 450, 500], [120, 580, 880, 1000]], "caption": "a cat on a mat",
-                                  "image": None}
+                                  "image": None, "prompt_objects": objects,
+                                  "relations": [{"subject": 0, "relation": "top", "object": 1}]}
     if family == "omni":
-        return (lambda v: _ta(f'{{"bbox_2d": [{v}, 0, 50, 60]}}')), {"bbox": [0, 0, 50, 50], "width": 640, "height": 480}
+        return (lambda v: _ta(f'{{"bbox_2d": [{v}, 0, 50, 60]}}')), {"bbox": [0, 0, 50, 50], "width": 640, "height": 480,
+                                                                     "problem_type": "refavs", "frame_mask_area": [[5]]}
     raise KeyError(family)
 
 

@@ -115,8 +115,15 @@ def score_rows(completions: list[str], answers: list[Any], data_types: list[Any]
     match = answers_match if lenient_qa else grade_answer
     out: list[tuple[str, Scores] | None] = []
     traces: list[tuple[int, np.ndarray, np.ndarray]] = []
+    targets: dict[tuple[str, str], Any] = {}   # a GRPO group shares its row: read each target once
     for i, (text, ans, dtype) in enumerate(zip(completions, answers, data_types)):
-        target = parse_target(ans, dtype)
+        key = (ans, dtype) if isinstance(ans, str) and (dtype is None or isinstance(dtype, str)) else None
+        if key is None:
+            target = parse_target(ans, dtype)
+        elif key in targets:
+            target = targets[key]
+        else:
+            target = targets[key] = parse_target(ans, dtype)
         if target is None or target.type not in DATA_TYPES:
             out.append(None)
             continue
