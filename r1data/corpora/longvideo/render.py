@@ -40,6 +40,20 @@ def shape_masks(width: int, height: int, radius: float) -> dict[str, np.ndarray]
     return {"circle": circle, "square": square, "triangle": triangle}
 
 
+def stamp_window(pos: tuple[float, float], r: int, width: int, height: int
+                 ) -> tuple[tuple[slice, slice], tuple[slice, slice]] | None:
+    """Where a ``(2r+1)``-pixel stamp centred at ``pos`` (0-1 coordinates) lands on a frame:
+    ``(frame rows, frame columns), (stamp rows, stamp columns)``, clipped to the frame (objects
+    slide in from off-screen); None when none of it is on the frame."""
+    cx, cy = int(round(pos[0] * width)), int(round(pos[1] * height))
+    x0, y0 = cx - r, cy - r
+    sx0, sy0 = max(0, -x0), max(0, -y0)
+    sx1, sy1 = min(2 * r + 1, width - x0), min(2 * r + 1, height - y0)
+    if sx1 <= sx0 or sy1 <= sy0:
+        return None
+    return (slice(y0 + sy0, y0 + sy1), slice(x0 + sx0, x0 + sx1)), (slice(sy0, sy1), slice(sx0, sx1))
+
+
 def draw_frame(script: Script, t: float, width: int, height: int,
                stamps: dict[str, np.ndarray]) -> np.ndarray:
     """The RGB frame (``height x width x 3`` uint8) at ``t`` seconds."""
@@ -48,18 +62,11 @@ def draw_frame(script: Script, t: float, width: int, height: int,
     r = stamps["circle"].shape[0] // 2
     for o in script.objects:
         pos = script.position(o.id, t)
-        if pos is None:
+        window = None if pos is None else stamp_window(pos, r, width, height)
+        if window is None:
             continue
-        cx, cy = int(round(pos[0] * width)), int(round(pos[1] * height))
-        x0, y0 = cx - r, cy - r
-        # clip the stamp to the frame (objects slide in from off-screen)
-        sx0, sy0 = max(0, -x0), max(0, -y0)
-        sx1, sy1 = min(2 * r + 1, width - x0), min(2 * r + 1, height - y0)
-        if sx1 <= sx0 or sy1 <= sy0:
-            continue
-        mask = stamps[o.shape][sy0:sy1, sx0:sx1]
-        region = frame[y0 + sy0:y0 + sy1, x0 + sx0:x0 + sx1]
-        region[mask] = COLORS[o.color]
+        on_frame, on_stamp = window
+        frame[on_frame][stamps[o.shape][on_stamp]] = COLORS[o.color]
     return frame
 
 

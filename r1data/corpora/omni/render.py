@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from r1data.corpora.longvideo.render import ffmpeg_exe, shape_masks
+from r1data.corpora.longvideo.render import ffmpeg_exe, shape_masks, stamp_window
 from r1data.corpora.longvideo.script import COLORS
 from r1data.corpora.omni.scene import AVScript, object_track
 
@@ -33,17 +33,13 @@ def draw(script: AVScript, t: float, width: int, height: int,
     r = stamps["circle"].shape[0] // 2
     for o in motion.objects:
         pos = motion.position(o.id, t)
-        if pos is None:
+        window = None if pos is None else stamp_window(pos, r, width, height)
+        if window is None:
             continue
-        cx, cy = int(round(pos[0] * width)), int(round(pos[1] * height))
-        x0, y0 = cx - r, cy - r
-        sx0, sy0 = max(0, -x0), max(0, -y0)
-        sx1, sy1 = min(2 * r + 1, width - x0), min(2 * r + 1, height - y0)
-        if sx1 <= sx0 or sy1 <= sy0:
-            continue
-        stamp = stamps[o.shape][sy0:sy1, sx0:sx1]
-        frame[y0 + sy0:y0 + sy1, x0 + sx0:x0 + sx1][stamp] = COLORS[o.color]
-        owner[y0 + sy0:y0 + sy1, x0 + sx0:x0 + sx1][stamp] = o.id
+        on_frame, on_stamp = window
+        stamp = stamps[o.shape][on_stamp]
+        frame[on_frame][stamp] = COLORS[o.color]
+        owner[on_frame][stamp] = o.id
     masks = {o.id: owner == o.id for o in motion.objects}
     return frame, {k: m for k, m in masks.items() if m.any()}
 
