@@ -116,7 +116,7 @@ def rollout_spec(out: Path, model: str, *, samples: int, keep: tuple[float, floa
     from r1data import open_corpus
     from r1data.assets import Assets
     from r1data.models import PromptBuilder, generation_settings, resolve_model
-    from r1data.models.evaluate import model_takes_images
+    from r1data.models.evaluate import model_takes_audio, model_takes_images
     from r1data.rewards import info
     from r1data.rewards.evaluation import accuracy_reward
 
@@ -131,7 +131,8 @@ def rollout_spec(out: Path, model: str, *, samples: int, keep: tuple[float, floa
     missing = [c for c in info(acc.name).columns if c not in schema.get("fields", {})]
     if missing:
         raise UsageError(f"the accuracy reward {acc.name} reads columns {out} lacks: {', '.join(missing)}")
-    builder = PromptBuilder(corpus, schema, built.path, recipe=recipe, assets=assets, vision=model_takes_images(ref))
+    builder = PromptBuilder(corpus, schema, built.path, recipe=recipe, assets=assets, vision=model_takes_images(ref),
+                            listens=model_takes_audio(ref))
     settings = generation_settings(ref, builder, sampling=True, temperature=temperature, max_new_tokens=max_new_tokens)
     source: dict[str, Any] = {"reader": "built_corpus", "dir": str(built.path.resolve())}
     if split:

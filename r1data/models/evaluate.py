@@ -33,6 +33,16 @@ def model_takes_images(ref: Any) -> bool:
     return is_vision_model(str(ref.path))
 
 
+def model_takes_audio(ref: Any) -> bool:
+    """Whether the model hears a prompt's audio parts: a local Qwen2.5-Omni (its processor decodes
+    them, r1data.train.omni); API models are sent no audio."""
+    if ref.kind == "api":
+        return False
+    from r1data.train.models import is_omni_model
+
+    return is_omni_model(str(ref.path))
+
+
 def generate_predictions(corpus: str, data: Path, model: str, out_path: Path, *, split: str | None = None,
                          limit: int | None = None, recipe: str | None = None, temperature: float | None = None,
                          max_new_tokens: int | None = None, batch_size: int = 8, refresh: bool = False,
@@ -55,7 +65,7 @@ def generate_predictions(corpus: str, data: Path, model: str, out_path: Path, *,
     if split is not None and split not in built.splits:
         raise UsageError(f"{data} has no split {split!r} (splits: {', '.join(built.splits)})")
     builder = PromptBuilder(corpus, built.manifest.get("schema", {}), built.path, recipe=recipe, assets=assets,
-                            vision=model_takes_images(ref))
+                            vision=model_takes_images(ref), listens=model_takes_audio(ref))
     missing = [c for c in builder.columns if c not in built.schema.names]
     if missing:
         raise UsageError(f"{data}: the recipe's prompt reads columns the build lacks: {', '.join(missing)}")

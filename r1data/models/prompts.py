@@ -43,10 +43,11 @@ class PromptBuilder:
 
     ``schema``: the build's schema (its manifest's ``schema``); ``root``: the build folder (for
     relative video paths); ``vision``: whether the model takes images (an API model is assumed
-    to; a recipe with ``images: none`` sends none)."""
+    to; a recipe with ``images: none`` sends none); ``listens``: whether it takes audio (a local
+    Qwen2.5-Omni: a recipe with ``data.audio`` then gives the video's sound, r1data.train.audio)."""
 
     def __init__(self, corpus: str, schema: dict, root: str | Path | None = None, *,
-                 recipe: str | Path | None = None, assets: Any = None, vision: bool = True):
+                 recipe: str | Path | None = None, assets: Any = None, vision: bool = True, listens: bool = False):
         from r1data.train.data import RowFormatter, resolve_mapping
         from r1data.train.recipe import load_recipe
 
@@ -59,7 +60,7 @@ class PromptBuilder:
         if r.corpus != corpus:
             raise self.loaded.error(f"a recipe for the corpus {corpus!r}", "corpus", got=r.corpus)
         self.mapping = resolve_mapping(self.loaded, schema, [], vision)
-        self.formatter = RowFormatter(self.loaded, self.mapping, None, root=root)
+        self.formatter = RowFormatter(self.loaded, self.mapping, None, root=root, listens=listens)
 
     @property
     def recipe(self) -> Any:

@@ -88,7 +88,7 @@ class Rollout:
                  max_new_tokens: int | None = None, corpus: str | None = None, recipe: str | None = None,
                  batch_size: int = 8, keep_completions: bool = True):
         from r1data.models import PromptBuilder, generation_settings, open_generator, resolve_model
-        from r1data.models.evaluate import model_takes_images
+        from r1data.models.evaluate import model_takes_audio, model_takes_images
         from r1data.rewards import info
         from r1data.rewards.evaluation import accuracy_reward
 
@@ -112,7 +112,8 @@ class Rollout:
         # relative video paths are under this build's folder (a render step's); built_corpus
         # rows carry absolute ones
         self.prompts = PromptBuilder(corpus, schema, ctx.output, recipe=recipe, assets=ctx.assets,
-                                     vision=model_takes_images(self.ref))
+                                     vision=model_takes_images(self.ref),
+                                     listens=model_takes_audio(self.ref))
         settings = generation_settings(self.ref, self.prompts, sampling=True, temperature=temperature,
                                        max_new_tokens=max_new_tokens)
         self.generator = open_generator(self.ref, self.prompts, workers=int(ctx.options.get("workers") or 1),

@@ -15,6 +15,7 @@ rows whose images alone cost more tokens than the recipe allows (``image_budget`
 from __future__ import annotations
 
 import io
+import logging
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +23,8 @@ from typing import Any
 
 from r1data.errors import SpecError
 from r1data.train.recipe import LoadedRecipe, RowsSpec, id_fraction
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -39,6 +42,8 @@ class RowMapping:
     video_frames: int | None = None
     zoom: Any = None                         # the recipe's ZoomSpec: LOVE-R1's views (r1data.train.zoom_data)
     zoom_columns: list[str] = field(default_factory=list)
+    audio: bool = False                      # the video's sound track goes into the prompt (r1data.train.audio)
+    audio_for: dict[str, list[str]] | None = None   # only rows whose field is one of these values
 
     @property
     def visual(self) -> bool:
@@ -52,6 +57,8 @@ class RowMapping:
         if self.videos:
             cols.append(self.videos)
         cols.extend(self.zoom_columns)
+        if self.audio and self.audio_for:
+            cols.extend(self.audio_for)
         if stage == "sft":
             cols.extend([self.completion] if self.completion else self.completion_fields)
         if stage == "grpo":
@@ -149,6 +156,12 @@ def resolve_mapping(loaded: LoadedRecipe, schema: dict, reward_columns: list[str
         from r1data.train.zoom_data import zoom_fields
 
         zoom_columns = zoom_fields(loaded, fields, vision)
+    if d.audio and not (vision and d.images != "none" and d.video_frames):
+        raise loaded.error("video_frames (the audio is the sound track of the row's video)", "data", "audio",
+                           got=True)
+    if d.audio_for and (unknown := [f for f in d.audio_for if f not in fields]):
+        raise loaded.error(f"fields of the build's schema ({', '.join(sorted(fields))})", "data", "audio_for",
+                           got=unknown)
     if vision and d.images != "none" and (d.video_frames or d.zoom):
         videos = d.videos or schema_role(schema, "video")
         if videos is None or videos not in fields:
@@ -171,7 +184,8 @@ def resolve_mapping(loaded: LoadedRecipe, schema: dict, reward_columns: list[str
         raise loaded.error(f"rewards reading columns the build has ({', '.join(sorted(fields))})", "rewards",
                            got=missing)
     return RowMapping(template, variables, completion, images, list(reward_columns), completion_template,
-                      completion_fields, videos, d.video_frames if videos else None, d.zoom, zoom_columns)
+                      completion_fields, videos, d.video_frames if videos else None, d.zoom, zoom_columns, d.audio,
+                      d.audio_for)
 
 
 def read_rows(corpus: Any, rows: RowsSpec, columns: list[str], loaded: LoadedRecipe, stage: str) -> list[dict]:
@@ -276,12 +290,13 @@ class RowFormatter:
     """Turns rows into TRL examples for one model (its processing class sets the token counts).
 
     ``root`` is the build folder: relative video paths (rendered videos) are read from under it.
+    ``listens``: whether the model takes audio (default: whether ``processing_class`` decodes it).
     ``processing_class`` may be None where no token is counted (prompts for an API model):
     nothing here imports torch.
     """
 
     def __init__(self, loaded: LoadedRecipe, mapping: RowMapping, processing_class: Any,
-                 root: str | Path | None = None):
+                 root: str | Path | None = None, listens: bool | None = None):
         from jinja2 import Environment, StrictUndefined
 
         self.recipe = loaded.recipe
@@ -296,6 +311,14 @@ class RowFormatter:
         self.system_template = env.from_string(system) if is_template(system) else None
         self.completion_template = (env.from_string(mapping.completion_template)
                                     if mapping.completion_template else None)
+        # the video's sound as audio parts, for a model that listens (Qwen2.5-Omni's processor
+        # decodes them: r1data.train.omni); ``listens`` says so where no processor is loaded here
+        listens = hasattr(processing_class, "audio_features") if listens is None else listens
+        self.audio = mapping.audio and listens
+        self.sampling_rate = int(getattr(getattr(processing_class, "feature_extractor", None), "sampling_rate", 16000))
+        if mapping.audio and not self.audio:
+            log.warning("%s: data.audio is set but the model takes no audio: its prompts go without the "
+                        "videos' sound", loaded.file)
         self.video_errors: dict[str, str] = {}   # row id -> why its video gave no frames (first few)
         self.last_error = ""                     # why the last row skipped was skipped
         # several questions share a video: decode each once (frames, or why it gave none)
@@ -312,30 +335,74 @@ class RowFormatter:
             return self.completion_template.render(**row)
         return row.get(self.mapping.completion) if self.mapping.completion else None
 
-    def _turn(self, role: str, text: str, n_images: int = 0) -> dict:
+    def _turn(self, role: str, text: str, n_images: int = 0, audio: list[str] = ()) -> dict:  # type: ignore[assignment]
         if not self.mapping.visual:
             return {"role": role, "content": text}
-        return {"role": role, "content": [{"type": "image"}] * n_images + [{"type": "text", "text": text}]}
+        from r1data.train.audio import audio_text
+
+        # the sound first, then the images (Omni-R1's RefAVS prompt: audio, frame, text)
+        return {"role": role, "content": [{"type": "text", "text": audio_text(ref)} for ref in audio]
+                + [{"type": "image"}] * n_images + [{"type": "text", "text": text}]}
 
     def _prompt(self, row: dict, images: list | None) -> list[dict]:
+        """Raises :class:`RowSkipped` when the row's sound is wanted and does not decode."""
         turns = []
         if self.recipe.system_prompt:
             system = self.system_template.render(**row) if self.system_template else self.recipe.system_prompt
             turns.append(self._turn("system", system.strip()))
-        turns.append(self._turn("user", self.template.render(**row).strip(), len(images or [])))
+        turns.append(self._turn("user", self.template.render(**row).strip(), len(images or []), self._audio(row)))
         return turns
+
+    def _audio(self, row: dict) -> list[str]:
+        """The references of the row's sound track in windows (r1data.train.audio); none when the
+        recipe does not ask for it (``audio``, ``audio_for``) or the video has no sound stream (a row that needs the sound is
+        the build's to reject: check_audio)."""
+        if not self.audio:
+            return []
+        if self.mapping.audio_for and not all(str(row.get(f)) in set(map(str, values))
+                                              for f, values in self.mapping.audio_for.items()):
+            return []
+        from r1data.train.audio import AudioError, track_refs
+
+        path = self._video_path(row)
+        try:
+            refs, _ = track_refs(path, self.sampling_rate)
+        except AudioError as e:
+            if e.reason == "no_audio_track":
+                return []
+            raise RowSkipped("unreadable_audio", str(e)) from None
+        return refs
+
+    def _video_path(self, row: dict) -> Path:
+        path = Path(row.get(self.mapping.videos) or "")  # type: ignore[arg-type]
+        return self.root / path if not path.is_absolute() and self.root is not None else path
 
     def _tokens(self, messages: list[dict], images: list | None, generation_prompt: bool) -> int:
         """Token count of the rendered chat, image placeholders expanded to their patch count."""
+        refs = self._refs_in(messages)
+        if refs:   # each reference counts as one audio token here, then as the tokens its window costs
+            from r1data.train.audio import audio_token_count, load_ref, strip_refs
+
+            messages = [{**m, "content": [{**p, "text": strip_refs(p["text"])} if "text" in p else p
+                                          for p in m["content"]]} if isinstance(m["content"], list) else m
+                        for m in messages]
         ids = self.tokenizer.apply_chat_template(messages, tokenize=True, add_generation_prompt=generation_prompt)
         if isinstance(ids, dict) or hasattr(ids, "keys"):
             ids = ids["input_ids"]
         n = len(ids)
+        for ref in refs:
+            n += audio_token_count(len(load_ref(ref, self.sampling_rate))) - 1
         if images and self.image_processor is not None:
             merge = getattr(self.image_processor, "merge_size", 1) ** 2
             for im in images:
                 n += self.image_processor.get_number_of_image_patches(im.height, im.width) // merge - 1
         return n
+
+    @staticmethod
+    def _refs_in(messages: list[dict]) -> list[str]:
+        from r1data.train.audio import prompt_refs
+
+        return prompt_refs(messages)
 
     def _frames(self, row: dict, skipped: Skipped) -> tuple[bool, list | None]:
         from r1data.corpora.longvideo.video import VideoError
@@ -409,7 +476,11 @@ class RowFormatter:
             ok, images = self._images(row, skipped)
             if not ok:
                 continue
-            messages = self._prompt(row, images) + [self._turn("assistant", str(target).strip())]
+            try:
+                messages = self._prompt(row, images) + [self._turn("assistant", str(target).strip())]
+            except RowSkipped as e:
+                skipped.add(e.reason, row.get("id"), e.detail)
+                continue
             if max_tokens and (n := self._tokens(messages, images, False)) > max_tokens:
                 skipped.add("too_long", row.get("id"), f"{n:,} tokens with the target > {max_tokens:,} "
                                                         "(data.max_sft_tokens)")
@@ -429,7 +500,11 @@ class RowFormatter:
             ok, images = self._images(row, skipped)
             if not ok:
                 continue
-            prompt = self._prompt(row, images)
+            try:
+                prompt = self._prompt(row, images)
+            except RowSkipped as e:
+                skipped.add(e.reason, row.get("id"), e.detail)
+                continue
             if max_prompt_tokens and (n := self._tokens(prompt, images, True)) > max_prompt_tokens:
                 skipped.add("too_long", row.get("id"), f"a prompt of {n:,} tokens > {max_prompt_tokens:,} "
                                                         "(data.max_prompt_tokens)")

@@ -63,6 +63,11 @@ def load_processing_class(path: str, vision: bool, min_pixels: int | None = None
         if tok.pad_token is None:
             tok.pad_token = tok.eos_token
         return tok
+    if is_omni_model(path):
+        # images and audio (the row's sound reaches the thinker: r1data.train.omni)
+        from r1data.train.omni import load_omni_processor
+
+        return load_omni_processor(path, min_pixels, max_pixels)
     try:
         processor = AutoProcessor.from_pretrained(path)
         image_processor = getattr(processor, "image_processor", None)
@@ -103,6 +108,11 @@ def load_model(path: str, vision: bool, dtype: str | None = None) -> Any:
         return Qwen2_5OmniForConditionalGeneration.from_pretrained(path, **kwargs).thinker
     cls = AutoModelForImageTextToText if vision else AutoModelForCausalLM
     return cls.from_pretrained(path, **kwargs)
+
+
+def is_omni_model(path: str) -> bool:
+    """Whether the model at ``path`` is Qwen2.5-Omni, whole or its thinker (it takes audio too)."""
+    return _model_type(path) in ("qwen2_5_omni", "qwen2_5_omni_thinker")
 
 
 def _model_type(path: str) -> str | None:

@@ -114,6 +114,12 @@ class DataSpec(BaseModel):
                                                              "the row's video become its images")
     videos: str | None = Field(None, description="video column read by video_frames (default: the schema's "
                                                  "video field); a relative path is under the build folder")
+    audio: bool = Field(False, description="video corpora: the video's sound track goes into the prompt too, as "
+                                           "audio parts (<= 30 s each) after the frames; for a model that "
+                                           "listens (Qwen2.5-Omni), ignored with a warning otherwise")
+    audio_for: dict[str, list[str]] | None = Field(None, description="with audio: only rows whose FIELD is one "
+                                                                     "of the values get their sound, e.g. "
+                                                                     "{problem_type: [refavs]}")
     min_pixels: int | None = Field(None, gt=0)
     max_pixels: int | None = Field(None, gt=0)
     max_prompt_tokens: int | None = Field(None, gt=0, description="GRPO rows whose prompt is longer are skipped")

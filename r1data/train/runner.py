@@ -202,6 +202,10 @@ def run_stage(stage: str, req: TrainRequest, start_model: str, vision: bool, map
         from r1data.train.zoom import ZoomGRPOTrainer
 
         trainer = ZoomGRPOTrainer(reward_funcs=reward_funcs, zoom=r.data.zoom, **common)
+    elif formatter.audio:              # the prompts carry sound (Qwen2.5-Omni's thinker)
+        from r1data.train.omni import OmniGRPOTrainer
+
+        trainer = OmniGRPOTrainer(reward_funcs=reward_funcs, **common)
     else:
         from trl import GRPOTrainer
 
