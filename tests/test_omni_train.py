@@ -30,17 +30,30 @@ def test_grpo_runs_omni_rewards_on_the_sampled_frames(tmp_path: Path) -> None:
     recipe.update(model=str(tiny), dtype=None)
     recipe["data"].update(video_frames=16, min_pixels=784, max_pixels=3136)
     recipe["grpo"]["config"].update(per_device_train_batch_size=4, num_generations=2, max_completion_length=8, max_steps=2,
-                                    bf16=False, activation_checkpointing=False, save_steps=1)
+                                    bf16=False, activation_checkpointing=False, save_steps=1,
+                                    learning_rate=1e-2)   # weights that train visibly move in two steps
     recipe["rewards"][1]["params"] = {"grounder": "standin"}      # the offline stand-in, not a model
+    # Omni-R1's length bonus, with bounds a tiny model reaches: every completion (1-8 tokens) counts as
+    # accurate and in range, so each gets the bonus
+    recipe["grpo"]["len_control"].update(above=-1.0, min_tokens=1, max_tokens=8, bonus=1.0)
     path = tmp_path / "omni.yaml"
     path.write_text(yaml.safe_dump(recipe, sort_keys=False))
     summary = run_training(TrainRequest(out, load_recipe(path), tmp_path / "run", stage="grpo"))
     grpo = summary["stages"]["grpo"]
     assert grpo["global_step"] == 2 and grpo["rows"] == len(rows)
-    assert list(grpo["reward_means"]) == ["omni.format", "omni.grounded_iou", "omni.vos"]
+    assert list(grpo["reward_means"]) == ["omni.format", "omni.grounded_iou", "omni.vos", "len_control"]
+    assert grpo["reward_means"]["len_control"] == 1.0 and grpo["reward_weights"][-1] == 1.0
     log = [json.loads(line) for line in (tmp_path / "run" / "grpo" / "log.jsonl").read_text().splitlines()]
     assert any("rewards/omni.vos/mean" in e or "rewards/omni.grounded_iou/mean" in e for e in log)
     assert (tmp_path / "run" / "grpo" / "final" / "model.safetensors").exists()
+    # the vision and audio towers are frozen (the recipe's `freeze`, as Omni-R1), the language model is not
+    from safetensors.torch import load_file
+
+    before, after = load_file(tiny / "model.safetensors"), load_file(tmp_path / "run" / "grpo" / "final" / "model.safetensors")
+    assert before.keys() == after.keys()
+    changed = {k for k in before if not (before[k] == after[k]).all()}
+    tower = [k for k in before if k.split(".")[0] in ("visual", "audio_tower") or ".visual." in k or ".audio_tower." in k]
+    assert tower and changed and not changed & set(tower), sorted(changed)[:5]
 
 
 @pytest.mark.slow
@@ -163,6 +176,36 @@ def test_the_thinker_hears_each_rows_sound_in_generation_and_in_every_log_prob_p
     assert len(local.generate([prompt])[0]) == 1
 
 
+def test_len_control_is_omni_r1s_group_length_bonus() -> None:
+    """In a group where more than one completion is accurate (> 0.1), the accurate ones of 320-750
+    tokens get +1; a group with one accurate completion gets nothing; a reward that does not apply
+    (NaN) counts 0."""
+    import torch
+
+    from r1data.train.len_control import length_bonus
+    from r1data.train.recipe import LenControlSpec
+
+    spec = LenControlSpec(accuracy=["omni.grounded_iou", "omni.vos"])
+    nan = float("nan")
+    accuracy = torch.tensor([[0.5, nan], [0.9, nan], [0.05, nan], [0.7, nan],      # group 1: three accurate
+                             [nan, 0.8], [nan, 0.0], [nan, 0.0], [nan, 0.0]])      # group 2: one accurate
+    lengths = torch.tensor([400, 800, 400, 320, 500, 500, 500, 500])
+    bonus = length_bonus(accuracy, lengths, 4, spec)
+    assert bonus.tolist() == [1.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0]
+
+
+def test_len_control_names_rewards_of_the_recipe(tmp_path: Path) -> None:
+    from r1data.errors import SpecError
+    from r1data.train import load_recipe
+
+    recipe = yaml.safe_load((REPO / "train" / "omni.yaml").read_text())
+    recipe["grpo"]["len_control"]["accuracy"] = ["omni.grounded_iou", "omni.accuracy"]
+    (tmp_path / "omni.yaml").write_text(yaml.safe_dump(recipe, sort_keys=False))
+    with pytest.raises(SpecError) as e:
+        load_recipe(tmp_path / "omni.yaml", check_trl=False)
+    assert "grpo.len_control.accuracy" in str(e.value) and "omni.accuracy" in str(e.value)
+
+
 def test_data_audio_needs_the_videos_frames(tmp_path: Path) -> None:
     from r1data.errors import SpecError
     from r1data.train import load_recipe
@@ -175,6 +218,28 @@ def test_data_audio_needs_the_videos_frames(tmp_path: Path) -> None:
     with pytest.raises(SpecError) as e:
         resolve_mapping(load_recipe(tmp_path / "omni.yaml", check_trl=False), schema, [], True)
     assert "data.audio" in str(e.value) and "video_frames" in str(e.value)
+
+
+def test_freeze_names_a_module_of_the_model(tmp_path: Path) -> None:
+    """`freeze: [audio_tower]` stops those parameters training; a name the model lacks is an error that
+    lists the modules it has."""
+    from transformers import Qwen2Config, Qwen2ForCausalLM
+
+    from r1data.errors import SpecError
+    from r1data.train import load_recipe
+    from r1data.train.runner import freeze_modules
+
+    recipe = yaml.safe_load((REPO / "train" / "omni.yaml").read_text())
+    (tmp_path / "omni.yaml").write_text(yaml.safe_dump(recipe, sort_keys=False))
+    loaded = load_recipe(tmp_path / "omni.yaml", check_trl=False)
+    model = Qwen2ForCausalLM(Qwen2Config(vocab_size=64, hidden_size=16, intermediate_size=32, num_hidden_layers=1,
+                                         num_attention_heads=2, num_key_value_heads=1))
+    n = freeze_modules(model, ["embed_tokens"], loaded)
+    assert n == 64 * 16 and not model.model.embed_tokens.weight.requires_grad
+    assert model.model.layers[0].mlp.up_proj.weight.requires_grad
+    with pytest.raises(SpecError) as e:
+        freeze_modules(model, ["audio_tower"], loaded)
+    assert "freeze" in str(e.value) and "audio_tower" in str(e.value) and "model" in str(e.value)
 
 
 def test_which_rows_hear_their_sound_and_in_what_windows(tmp_path: Path) -> None:

@@ -33,6 +33,7 @@ from trl import GRPOTrainer
 
 from r1data.errors import UsageError
 from r1data.train.audio import SAMPLING_RATE, load_ref, prompt_refs, strip_refs, text_refs
+from r1data.train.len_control import LenControlMixin
 
 OMNI_MODEL_TYPES = ("qwen2_5_omni", "qwen2_5_omni_thinker")
 # the tokenizer's names of Qwen2.5-Omni's special tokens, as its processor reads them
@@ -146,8 +147,9 @@ def forward_extras(model: Any, extra: dict[str, Any]) -> Iterator[None]:
 AUDIO_KEYS = ("audio_features", "audio_mask")
 
 
-class OmniGRPOTrainer(GRPOTrainer):
-    """TRL's GRPOTrainer whose every forward pass hears the prompt's audio (module docstring)."""
+class OmniGRPOTrainer(LenControlMixin, GRPOTrainer):
+    """TRL's GRPOTrainer whose every forward pass hears the prompt's audio (module docstring), with
+    Omni-R1's length bonus when the recipe has one (r1data.train.len_control)."""
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)

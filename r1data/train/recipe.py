@@ -58,6 +58,19 @@ def id_fraction(row_id: object) -> float:
     return int.from_bytes(digest, "big") / 2**64
 
 
+class LenControlSpec(BaseModel):
+    """Omni-R1's length bonus in GRPO (r1data.train.len_control): in a group where more than one
+    completion is accurate, the accurate ones of min..max tokens get ``bonus``."""
+
+    model_config = ConfigDict(extra="forbid")
+    accuracy: list[str] = Field(min_length=1, description="the recipe's rewards whose sum is a completion's "
+                                                          "accuracy (one that does not apply counts 0)")
+    above: float = Field(0.1, description="accurate: accuracy above this")
+    min_tokens: int = Field(320, ge=0)
+    max_tokens: int = Field(750, ge=0)
+    bonus: float = 1.0
+
+
 class StageSpec(BaseModel):
     """One stage (SFT or GRPO): on or off, its rows and its TRL config fields."""
 
@@ -65,6 +78,7 @@ class StageSpec(BaseModel):
     enabled: bool = True
     rows: RowsSpec = RowsSpec()
     config: dict[str, Any] = Field(default_factory=dict)
+    len_control: LenControlSpec | None = Field(None, description="GRPO only: Omni-R1's length bonus")
 
 
 class ZoomStepSpec(BaseModel):
@@ -156,6 +170,9 @@ class Recipe(BaseModel):
     grpo: StageSpec = StageSpec()
     rewards: list[RewardSpec] | None = Field(None, description="default: the corpus spec's rewards")
     lora: LoraSpec = LoraSpec()
+    freeze: list[str] = Field(default_factory=list, description="modules not trained, by their name in the "
+                                                                "model (a prefix of its parameter names), "
+                                                                "e.g. [visual, audio_tower]")
 
 
 @dataclasses.dataclass
@@ -230,6 +247,19 @@ def check_recipe(loaded: LoadedRecipe, check_trl: bool = True) -> list[str]:
                 problem(loc, f"unknown TRL {cls} field{hint}")
     for i, spec in enumerate(r.rewards or []):
         problems.extend(check_reward(spec, loaded.where("rewards", i), f"rewards[{i}]"))
+    if r.sft.len_control is not None:
+        problem(("sft", "len_control"), "nothing: the length bonus is a GRPO setting (grpo.len_control)")
+    lc = r.grpo.len_control
+    if lc is not None:
+        if lc.min_tokens > lc.max_tokens:
+            problem(("grpo", "len_control", "max_tokens"), f"at least min_tokens ({lc.min_tokens})")
+        if r.data.zoom is not None:
+            problem(("grpo", "len_control"), "nothing with data.zoom (the zoom-in trainer scores its own steps)")
+        names = [s.reward for s in r.rewards or []]
+        missing = [a for a in lc.accuracy if r.rewards is not None and a not in names]
+        if missing:
+            problem(("grpo", "len_control", "accuracy"), f"rewards of this recipe ({', '.join(names)}); "
+                                                        f"not among them: {', '.join(missing)}")
     return problems
 
 

@@ -192,6 +192,9 @@ def run_stage(stage: str, req: TrainRequest, start_model: str, vision: bool, map
     last = get_last_checkpoint(str(out)) if out.is_dir() else None
     logger = JsonlLogger(out / "log.jsonl")
     model = load_model(start_model, vision, r.dtype)
+    frozen = freeze_modules(model, r.freeze, req.recipe)
+    if frozen:
+        log.info("%s: %s frozen (%s parameters not trained)", stage, ", ".join(r.freeze), f"{frozen:,}")
     common = dict(model=model, args=args, train_dataset=dataset, processing_class=processing_class,
                   callbacks=[logger.callback], peft_config=peft_config(req))
     if stage == "sft":
@@ -202,14 +205,21 @@ def run_stage(stage: str, req: TrainRequest, start_model: str, vision: bool, map
         from r1data.train.zoom import ZoomGRPOTrainer
 
         trainer = ZoomGRPOTrainer(reward_funcs=reward_funcs, zoom=r.data.zoom, **common)
-    elif formatter.audio:              # the prompts carry sound (Qwen2.5-Omni's thinker)
-        from r1data.train.omni import OmniGRPOTrainer
-
-        trainer = OmniGRPOTrainer(reward_funcs=reward_funcs, **common)
     else:
-        from trl import GRPOTrainer
+        lc = r.grpo.len_control
+        if lc is not None:             # Omni-R1's length bonus: its own reward column, weight 1
+            from r1data.train import len_control
 
-        trainer = GRPOTrainer(reward_funcs=reward_funcs, **common)
+            reward_funcs = [*reward_funcs, len_control.placeholder()]
+            args.reward_weights = [*(args.reward_weights or [1.0] * (len(reward_funcs) - 1)), 1.0]
+        if formatter.audio:            # the prompts carry sound (Qwen2.5-Omni's thinker)
+            from r1data.train.omni import OmniGRPOTrainer
+
+            trainer = OmniGRPOTrainer(reward_funcs=reward_funcs, len_control=lc, **common)
+        else:
+            from r1data.train.len_control import LenControlGRPOTrainer
+
+            trainer = LenControlGRPOTrainer(reward_funcs=reward_funcs, len_control=lc, **common)
     started = time.perf_counter()
     log.info("%s: %d rows (%d skipped) from %s%s", stage, len(dataset), sum(skipped.counts.values()), start_model,
              f", resuming from {last}" if last else "")
@@ -233,6 +243,27 @@ def run_stage(stage: str, req: TrainRequest, start_model: str, vision: bool, map
         (final / DONE_FILE).write_text(json.dumps(record, indent=2, default=str))
     trainer.accelerator.wait_for_everyone()  # the next stage loads final/ on every process
     return record
+
+
+def freeze_modules(model: Any, names: list[str], recipe: LoadedRecipe) -> int:
+    """Stop training the modules ``names`` (recipe ``freeze:``): their parameters keep their
+    values. A name is a module's qualified name or its last parts (``audio_tower`` is the thinker's
+    ``model.audio_tower``, wherever the transformers version nests it). Returns how many parameters
+    that is; a name that matches no module is an error."""
+    count = 0
+    modules = dict(model.named_modules())
+    for name in names:
+        found = [m for q, m in modules.items() if q == name or q.endswith("." + name)]
+        if not found:
+            tops = sorted({q.split(".")[-1] for q, m in modules.items() if q and q.count(".") <= 1})
+            raise recipe.error(f"a module of {type(model).__name__} (e.g. {', '.join(tops[:12])})", "freeze",
+                               got=name)
+        for module in found:
+            for p in module.parameters():
+                if p.requires_grad:
+                    p.requires_grad_(False)
+                    count += p.numel()
+    return count
 
 
 def save_final(trainer: Any, processing_class: Any, final: Path) -> None:
