@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from r1data.procs import alive, descendants
-from tests.toyws import REPO, digest, make_ws, r1data_cmd, run
+from tests.toyws import REPO, as_terminal_job, digest, make_ws, r1data_cmd, run
 
 ENV = {**os.environ, "PYTHONPATH": str(REPO)}
 
@@ -189,7 +189,7 @@ def test_ctrl_c_during_worker_start_up_is_one_line_and_leaves_no_process(tmp_pat
     cmd = r1data_cmd("build", "toy", "--workspace", ws, "--workers", "3", "-o", tmp_path / "o")
     # its own process group, as a terminal's foreground job: Ctrl-C goes to every process in it
     proc = subprocess.Popen(cmd, cwd=REPO, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
+                            start_new_session=True, preexec_fn=as_terminal_job)
     deadline = time.monotonic() + 60
     kids: list[int] = []
     while time.monotonic() < deadline and not kids:

@@ -349,8 +349,11 @@ def test_server_script_prints_the_exports(tmp_path: Path) -> None:
     data = tmp_path / "ls"
     shutil.copytree(migrated_template(), data)               # an existing data dir: no migrations
     env = {**os.environ, "R1DATA_LABEL_STUDIO_PASSWORD": TEST_PASSWORD, "PYTHONUNBUFFERED": "1"}
+    from tests.toyws import as_terminal_job
+
     proc = subprocess.Popen([sys.executable, "-m", "r1data.review.server", "--data-dir", str(data), "--port", "0"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                            preexec_fn=as_terminal_job)
     try:
         lines = [proc.stdout.readline().strip() for _ in range(2)]   # type: ignore[union-attr]
         assert re.fullmatch(r"export LABEL_STUDIO_URL=http://127\.0\.0\.1:\d+", lines[0]), lines

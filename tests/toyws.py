@@ -169,3 +169,13 @@ def digest(out: Path) -> dict:
     m = json.loads((out / "manifest.json").read_text())
     return {"splits": m["splits"], "rejects": m["rejects"], "steps": m["steps"],
             "accounting": m["accounting"], "items_read": m["source"]["items_read"], "rows": m["rows"]}
+
+
+def as_terminal_job() -> None:
+    """``preexec_fn`` for a child that a test stops with Ctrl-C (SIGINT): Ctrl-C's default action, as
+    in a terminal's foreground job. A shell without job control starts background commands with
+    SIGINT ignored and children inherit that (Python then installs no KeyboardInterrupt handler), so
+    a suite launched with ``cmd &`` or under some CI runners would otherwise see Ctrl-C do nothing."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
