@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -87,11 +89,18 @@ def render_video(script: Script, path: str | Path, *, width: int = 160, height: 
               .output(str(tmp), vcodec="libx264", preset="ultrafast", crf=crf, pix_fmt="yuv420p",
                       g=max(1, int(round(gop_seconds * fps))), movflags="+faststart")
               .global_args("-loglevel", "error").overwrite_output())
+    return encode_piped(stream, (draw_frame(script, i / fps, width, height, stamps) for i in range(n)), tmp, path)
+
+
+def encode_piped(stream: Any, frames: Iterable[np.ndarray], tmp: Path, path: Path) -> Path:
+    """Run the ffmpeg-python ``stream`` (reading raw RGB frames from ``pipe:``, writing ``tmp``),
+    feed it ``frames``, then move ``tmp`` to ``path``. ``RuntimeError`` with ffmpeg's last error
+    line when encoding fails (``tmp`` removed)."""
     proc = stream.run_async(cmd=ffmpeg_exe(), pipe_stdin=True, pipe_stderr=True)
     assert proc.stdin is not None
     try:
-        for i in range(n):
-            proc.stdin.write(draw_frame(script, i / fps, width, height, stamps).tobytes())
+        for frame in frames:
+            proc.stdin.write(frame.tobytes())
         proc.stdin.close()
     except BrokenPipeError:
         pass  # ffmpeg died: its stderr says why, below

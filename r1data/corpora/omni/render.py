@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from r1data.corpora.longvideo.render import ffmpeg_exe, shape_masks, stamp_window
+from r1data.corpora.longvideo.render import encode_piped, shape_masks, stamp_window
 from r1data.corpora.longvideo.script import COLORS
 from r1data.corpora.omni.scene import AVScript, object_track
 
@@ -87,21 +87,8 @@ def render_av_video(script: AVScript, path: str | Path, *, width: int = 160, hei
             streams.append(ffmpeg.filter(tracks, "amix", inputs=len(tracks), normalize=0, duration="longest"))
             kwargs.update(acodec="aac", ar=SAMPLE_RATE, ac=1, shortest=None)
         stream = ffmpeg.output(*streams, str(tmp), **kwargs).global_args("-loglevel", "error").overwrite_output()
-        proc = stream.run_async(cmd=ffmpeg_exe(), pipe_stdin=True, pipe_stderr=True)
-        assert proc.stdin is not None
-        try:
-            for i in range(n):
-                proc.stdin.write(draw(script, i / fps, width, height, stamps)[0].tobytes())
-            proc.stdin.close()
-        except BrokenPipeError:
-            pass  # ffmpeg died: its stderr says why, below
-        err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
-        if proc.wait() != 0:
-            tmp.unlink(missing_ok=True)
-            last = err.strip().splitlines()[-1] if err.strip() else f"exit code {proc.returncode}"
-            raise RuntimeError(f"ffmpeg could not encode {path.name}: {last}")
-    os.replace(tmp, path)
-    return path
+        frames = (draw(script, i / fps, width, height, stamps)[0] for i in range(n))
+        return encode_piped(stream, frames, tmp, path)
 
 
 class FrameTruth:
