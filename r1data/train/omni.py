@@ -159,10 +159,14 @@ class OmniGRPOTrainer(LenControlMixin, GRPOTrainer):
         self._audio_rows: list | None = None   # per row of the batch in flight: (features, mask) or None
 
     def _rows_audio(self, prompts: list[list[dict]]) -> list[tuple[Any, Any] | None]:
+        # a group repeats its prompt num_generations times: features once per distinct sound
+        seen: dict[tuple[str, ...], tuple[Any, Any] | None] = {}
         out = []
         for turns in prompts:
-            refs = prompt_refs(turns)
-            out.append(self.processing_class.audio_features(refs) if refs else None)
+            refs = tuple(prompt_refs(turns))
+            if refs not in seen:
+                seen[refs] = self.processing_class.audio_features(list(refs)) if refs else None
+            out.append(seen[refs])
         return out
 
     def _generate_and_score_completions(self, inputs: list[dict]) -> dict[str, Any]:
