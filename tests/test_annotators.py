@@ -348,3 +348,28 @@ def test_the_programmatic_backend_answers_the_same_request_with_the_same_respons
     with pytest.raises(PermanentError) as e:
         ProgrammaticBackend(count_chairs, None).answer(AnnotationRequest((), row={"n": -1}))
     assert e.value.reason == "annotator_error" and "negative count" in e.value.detail
+
+
+def _open_cache_at(args: tuple[str, float]) -> str:
+    path, start = args
+    time.sleep(max(0.0, start - time.time()))
+    try:
+        cache = ResponseCache(path)
+        cache.close()
+        return "ok"
+    except Exception as e:  # what a worker's initializer would die of
+        return f"{type(e).__name__}: {e}"
+
+
+def test_workers_opening_a_new_cache_at_the_same_moment_all_get_it(tmp_path: Path) -> None:
+    """A build's workers open the shared response cache together. SQLite answers one of two
+    connections that both switch a new file to WAL "database is locked" at once (no busy wait);
+    that killed a worker's start-up in a CI run (BrokenProcessPool). Eight processes, one moment,
+    rounds on fresh files: every one opens it."""
+    import multiprocessing as mp
+
+    with mp.get_context("spawn").Pool(8) as pool:
+        pool.map(time.sleep, [0] * 8)                      # started and imported before the rounds
+        for round_ in range(5):
+            path, start = str(tmp_path / f"c{round_}" / "cache.sqlite"), time.time() + 0.3
+            assert pool.map(_open_cache_at, [(path, start)] * 8) == ["ok"] * 8

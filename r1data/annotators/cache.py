@@ -21,12 +21,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import sqlite3
 import time
 from pathlib import Path
 from typing import Any
 
 from r1data.annotators.request import AnnotationRequest, AnnotationResponse
+from r1data.sqlitedb import connect_shared
 
 CACHE_FILE = "annotations.sqlite"
 
@@ -59,13 +59,8 @@ class ResponseCache:
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        # autocommit (isolation_level=None): each put is its own transaction, committed at once
-        self.db = sqlite3.connect(self.path, timeout=60, isolation_level=None, check_same_thread=False)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.execute("CREATE TABLE IF NOT EXISTS responses (key TEXT PRIMARY KEY, provider TEXT, "
-                        "model TEXT, response TEXT NOT NULL, created REAL)")
+        self.db = connect_shared(self.path, "CREATE TABLE IF NOT EXISTS responses (key TEXT PRIMARY KEY, "
+                                 "provider TEXT, model TEXT, response TEXT NOT NULL, created REAL)")
 
     @classmethod
     def default(cls) -> "ResponseCache":

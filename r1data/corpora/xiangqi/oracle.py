@@ -76,12 +76,10 @@ class MoveOracle:
 
     def _database(self) -> sqlite3.Connection:
         if self._db is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            db = sqlite3.connect(self.path, timeout=60, isolation_level=None, check_same_thread=False)
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=NORMAL")
-            db.execute("CREATE TABLE IF NOT EXISTS scores (key TEXT PRIMARY KEY, score INTEGER NOT NULL)")
-            self._db = db
+            from r1data.sqlitedb import connect_shared
+
+            self._db = connect_shared(self.path, "CREATE TABLE IF NOT EXISTS scores (key TEXT PRIMARY KEY, "
+                                                 "score INTEGER NOT NULL)")
         return self._db
 
     def _stored(self, keys: list[str]) -> dict[str, int]:
